@@ -1,0 +1,71 @@
+"""The two emails a contact message produces, rendered from editable templates.
+
+Templates live in ``templates/contact/email/``: ``<kind>_subject.txt``,
+``<kind>.txt`` and ``<kind>.html`` for the kinds ``owner_notification`` and
+``autoreply``. Addresses are built with :func:`email.utils.formataddr`, so a
+visitor's name is always quoted as a display name and can never add a
+recipient.
+"""
+
+from email.utils import formataddr
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.template.loader import render_to_string
+
+from .models import ContactMessage
+
+
+def _render(kind: str, context: dict) -> tuple[str, str, str]:
+    subject = render_to_string(f"contact/email/{kind}_subject.txt", context)
+    # A subject must stay on one line whatever the template or the visitor wrote.
+    subject = " ".join(subject.split())
+    text = render_to_string(f"contact/email/{kind}.txt", context)
+    html = render_to_string(f"contact/email/{kind}.html", context)
+    return subject, text, html
+
+
+def _context(message: ContactMessage) -> dict:
+    return {
+        "contact": message,
+        "site_name": settings.SITE_NAME,
+        "owner_name": settings.SITE_OWNER_NAME,
+    }
+
+
+def _build(
+    kind: str, message: ContactMessage, to: str, **kwargs
+) -> EmailMultiAlternatives:
+    subject, text, html = _render(kind, _context(message))
+    email = EmailMultiAlternatives(
+        subject=subject,
+        body=text,
+        from_email=formataddr((settings.SITE_NAME, settings.DEFAULT_FROM_EMAIL)),
+        to=[to],
+        **kwargs,
+    )
+    email.attach_alternative(html, "text/html")
+    return email
+
+
+def owner_notification(message: ContactMessage) -> EmailMultiAlternatives:
+    """Return the email that tells the owner about ``message``.
+
+    It carries the visitor's full text, and Reply-To names the visitor, so the
+    owner's "reply" answers them while From stays the site's own address.
+    """
+    return _build(
+        "owner_notification",
+        message,
+        to=settings.CONTACT_OWNER_EMAIL,
+        reply_to=[formataddr((message.name, message.email))],
+    )
+
+
+def autoreply(message: ContactMessage) -> EmailMultiAlternatives:
+    """Return the acknowledgement sent to the visitor who wrote ``message``.
+
+    It never repeats the visitor's name, subject or text: an address typed by
+    a stranger must not turn the form into a way to mail arbitrary content.
+    """
+    return _build("autoreply", message, to=message.email)

@@ -1,0 +1,234 @@
+"""RQ jobs: plain functions that take a message's id and reload the row.
+
+Delivery promises each email at most once: a worker claims the row with a short
+lease (one atomic UPDATE), skips any email the row already records as accepted,
+and records each acceptance the moment the SMTP server confirms it. Transient
+failures are raised so RQ retries them with backoff; permanent ones are written
+to the row and end the job quietly.
+"""
+
+import logging
+import smtplib
+from datetime import timedelta
+
+from django.conf import settings
+from django.core import mail
+from django.db.models import Case, F, Value, When
+from django.utils import timezone
+from rq import get_current_job
+from rq.exceptions import NoSuchJobError
+from rq.job import Job, JobStatus
+
+from . import emails, queue
+from .models import ContactMessage, make_job_id
+
+logger = logging.getLogger(__name__)
+
+Status = ContactMessage.Status
+EmailStatus = ContactMessage.EmailStatus
+
+# A job in one of these states will still run, so the sweeper leaves it alone.
+LIVE_JOB_STATUSES = {
+    JobStatus.QUEUED,
+    JobStatus.STARTED,
+    JobStatus.SCHEDULED,
+    JobStatus.DEFERRED,
+}
+
+
+class PermanentDeliveryError(Exception):
+    """An email that retrying cannot deliver, such as an unknown recipient."""
+
+
+def deliver_message(message_id: int) -> None:
+    """Send the owner notification, then the auto-reply, for one message.
+
+    Does nothing when another worker holds the message or both emails are
+    already settled, so running it twice is always safe. Raises on a transient
+    failure so that RQ retries; on the last try the unsent emails are marked
+    failed before the exception propagates.
+    """
+    message = _claim(message_id)
+    if message is None:
+        logger.info("Contact message %s: nothing to send here", message_id)
+        return
+
+    job = get_current_job()
+    last_try = job is None or not job.retries_left
+    # One connection carries both emails of the message.
+    connection = mail.get_connection()
+    try:
+        connection.open()
+        if message.owner_email_status == EmailStatus.PENDING:
+            _send(
+                message, "owner_email", emails.owner_notification(message), connection
+            )
+        if message.autoreply_status == EmailStatus.PENDING:
+            _send(message, "autoreply", emails.autoreply(message), connection)
+    except PermanentDeliveryError:
+        pass
+    except Exception as error:
+        if not _is_permanent(error):
+            _give_up_or_release(message, error, last_try)
+            raise
+        # A permanent refusal before any email was handed over, such as a
+        # rejected login (535), fails the email that was next in line.
+        pending = (
+            "owner_email"
+            if message.owner_email_status == EmailStatus.PENDING
+            else "autoreply"
+        )
+        _record(message, pending, EmailStatus.FAILED, error)
+    finally:
+        _close_quietly(connection)
+    _release(message_id)
+
+
+def requeue_stalled(grace_seconds: int = 10) -> int:
+    """Enqueue again every unfinished message that no job will deliver.
+
+    A message qualifies when its lease ran out (its worker died) or when it has
+    no lease and its job is gone or finished (the enqueue failed while Redis was
+    down, or RQ dropped the job). Messages younger than ``grace_seconds`` are
+    left to the enqueue that follows their commit. Returns how many it queued.
+    """
+    now = timezone.now()
+    candidates = (
+        ContactMessage.objects.unfinished()
+        .unleased(now)
+        .filter(created_at__lt=now - timedelta(seconds=grace_seconds))
+        .only("pk", "job_id", "lease_until")
+    )
+    requeued = 0
+    for message in candidates:
+        if message.lease_until is None and _job_is_live(message.job_id):
+            continue
+        job_id = make_job_id()
+        ContactMessage.objects.filter(pk=message.pk).update(job_id=job_id)
+        if queue.enqueue_delivery(message.pk, job_id):
+            requeued += 1
+            logger.info("Contact message %s: requeued by the sweeper", message.pk)
+    return requeued
+
+
+def _claim(message_id: int) -> ContactMessage | None:
+    """Take a lease on the message if it is unfinished and free; return it."""
+    now = timezone.now()
+    claimed = (
+        ContactMessage.objects.filter(pk=message_id)
+        .unfinished()
+        .unleased(now)
+        .update(
+            status=Case(
+                When(status=Status.QUEUED, then=Value(Status.SENDING)),
+                default=F("status"),
+            ),
+            lease_until=now + timedelta(seconds=settings.CONTACT_LEASE_SECONDS),
+            attempts=F("attempts") + 1,
+        )
+    )
+    if not claimed:
+        return None
+    return ContactMessage.objects.get(pk=message_id)
+
+
+def _send(message: ContactMessage, field: str, email, connection) -> None:
+    """Send one email and record its fate on the row straight away."""
+    try:
+        connection.send_messages([email])
+    except Exception as error:
+        if not _is_permanent(error):
+            raise
+        _record(message, field, EmailStatus.FAILED, error)
+        raise PermanentDeliveryError(str(error)) from error
+    _record(message, field, EmailStatus.SENT)
+
+
+def _record(message: ContactMessage, field: str, outcome: str, error=None) -> None:
+    now = timezone.now()
+    changes = {f"{field}_status": outcome}
+    if outcome == EmailStatus.SENT:
+        changes[f"{field}_sent_at"] = now
+        logger.info("Contact message %s: %s accepted by the server", message.pk, field)
+    else:
+        changes["last_error"] = _describe(error)
+        logger.error(
+            "Contact message %s: %s failed permanently: %s",
+            message.pk,
+            field,
+            changes["last_error"],
+        )
+
+    if field == "owner_email":
+        # The visitor's status follows the owner's copy; without it, an
+        # acknowledgement would promise something that did not happen.
+        changes["status"] = (
+            Status.SENT if outcome == EmailStatus.SENT else Status.FAILED
+        )
+        if outcome == EmailStatus.FAILED:
+            changes["autoreply_status"] = EmailStatus.SKIPPED
+    ContactMessage.objects.filter(pk=message.pk).update(**changes)
+    for name, value in changes.items():
+        setattr(message, name, value)
+
+
+def _give_up_or_release(
+    message: ContactMessage, error: Exception, last_try: bool
+) -> None:
+    changes = {"lease_until": None, "last_error": _describe(error)}
+    if last_try:
+        message.refresh_from_db()
+        if message.owner_email_status == EmailStatus.PENDING:
+            changes.update(
+                status=Status.FAILED,
+                owner_email_status=EmailStatus.FAILED,
+                autoreply_status=EmailStatus.SKIPPED,
+            )
+        elif message.autoreply_status == EmailStatus.PENDING:
+            changes["autoreply_status"] = EmailStatus.FAILED
+        logger.error(
+            "Contact message %s: delivery failed, no retries left",
+            message.pk,
+            exc_info=error,
+        )
+    else:
+        logger.warning(
+            "Contact message %s: delivery failed, will retry: %s",
+            message.pk,
+            changes["last_error"],
+        )
+    ContactMessage.objects.filter(pk=message.pk).update(**changes)
+
+
+def _close_quietly(connection) -> None:
+    # Both emails are recorded by now; a failed QUIT must not fail the job.
+    try:
+        connection.close()
+    except Exception:
+        logger.debug("SMTP connection did not close cleanly", exc_info=True)
+
+
+def _release(message_id: int) -> None:
+    ContactMessage.objects.filter(pk=message_id).update(lease_until=None)
+
+
+def _job_is_live(job_id: str) -> bool:
+    try:
+        job = Job.fetch(job_id, connection=queue.get_redis())
+    except NoSuchJobError:
+        return False
+    return job.get_status(refresh=False) in LIVE_JOB_STATUSES
+
+
+def _is_permanent(error: Exception) -> bool:
+    """Return True for SMTP replies that retrying cannot change (5xx)."""
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        codes = [code for code, _ in error.recipients.values()]
+        return bool(codes) and all(code >= 500 for code in codes)
+    if isinstance(error, smtplib.SMTPResponseException):
+        return error.smtp_code >= 500
+    return False
+
+
+def _describe(error: Exception) -> str:
+    return f"{type(error).__name__}: {error}"[:1000]

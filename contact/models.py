@@ -1,0 +1,124 @@
+import secrets
+import uuid
+from datetime import timedelta
+
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+# Crockford's base32 without I, L, O and U: easy to read aloud and to type.
+REFERENCE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+REFERENCE_LENGTH = 8
+
+
+def make_reference() -> str:
+    """Return a short, random reference a visitor can quote."""
+    return "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(REFERENCE_LENGTH))
+
+
+def make_token() -> str:
+    """Return an unguessable status token: 192 random bits, URL-safe."""
+    return secrets.token_urlsafe(24)
+
+
+def make_job_id() -> str:
+    return f"contact-{uuid.uuid4().hex}"
+
+
+class ContactMessageQuerySet(models.QuerySet):
+    def unfinished(self):
+        """Return messages with an email still to attempt."""
+        return self.filter(
+            Q(status__in=[ContactMessage.Status.QUEUED, ContactMessage.Status.SENDING])
+            | Q(
+                status=ContactMessage.Status.SENT,
+                autoreply_status=ContactMessage.EmailStatus.PENDING,
+            )
+        )
+
+    def unleased(self, now=None):
+        """Return messages no worker holds a live lease on."""
+        now = now or timezone.now()
+        return self.filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
+
+
+class ContactMessage(models.Model):
+    """A message sent through the contact form, and the fate of its two emails.
+
+    The row is the record of what happened; RQ's job hashes only carry the work
+    and may expire or vanish without changing what the visitor or owner sees.
+    """
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        SENDING = "sending", _("Sending")
+        SENT = "sent", _("Sent")
+        FAILED = "failed", _("Failed")
+
+    class EmailStatus(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        SENT = "sent", _("Sent")
+        FAILED = "failed", _("Failed")
+        SKIPPED = "skipped", _("Skipped")
+
+    FINAL_STATUSES = (Status.SENT, Status.FAILED)
+
+    name = models.CharField(_("name"), max_length=100)
+    email = models.EmailField(_("email"), max_length=254)
+    subject = models.CharField(_("subject"), max_length=150)
+    message = models.TextField(_("message"), max_length=5000)
+
+    reference = models.CharField(
+        _("reference"), max_length=12, unique=True, default=make_reference
+    )
+    token = models.CharField(max_length=64, unique=True, default=make_token)
+    created_at = models.DateTimeField(_("received"), default=timezone.now)
+
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.QUEUED
+    )
+    owner_email_status = models.CharField(
+        _("owner notification"),
+        max_length=10,
+        choices=EmailStatus.choices,
+        default=EmailStatus.PENDING,
+    )
+    owner_email_sent_at = models.DateTimeField(
+        _("owner notification sent"), null=True, blank=True
+    )
+    autoreply_status = models.CharField(
+        _("auto-reply"),
+        max_length=10,
+        choices=EmailStatus.choices,
+        default=EmailStatus.PENDING,
+    )
+    autoreply_sent_at = models.DateTimeField(
+        _("auto-reply sent"), null=True, blank=True
+    )
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    last_error = models.TextField(_("last error"), blank=True)
+
+    job_id = models.CharField(max_length=64, default=make_job_id)
+    lease_until = models.DateTimeField(null=True, blank=True)
+
+    objects = ContactMessageQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["status", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.reference} from {self.email}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("contact:status", args=[self.token])
+
+    @property
+    def is_final(self) -> bool:
+        return self.status in self.FINAL_STATUSES
+
+    def polling_expired(self, seconds: int) -> bool:
+        """Return True once a visitor has waited long enough to stop polling."""
+        return timezone.now() - self.created_at > timedelta(seconds=seconds)

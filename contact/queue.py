@@ -1,0 +1,78 @@
+"""The web side of the queue: one pooled Redis connection per process.
+
+django-rq builds a new client, and so a new connection pool, on every
+``get_queue()`` call; a site that enqueued through it on each request would open
+a Redis connection per request. The queue here is built once per process and
+its client fails fast: a Redis that is down or hanging costs the visitor at most
+``REDIS_SOCKET_TIMEOUT`` seconds, and the sweeper enqueues the message later.
+"""
+
+import functools
+import logging
+
+import django_rq
+from django.conf import settings
+from redis import Redis
+from redis.backoff import NoBackoff
+from redis.exceptions import RedisError
+from redis.retry import Retry as RedisRetry
+from rq import Queue, Retry
+
+logger = logging.getLogger(__name__)
+
+DELIVER_JOB = "contact.jobs.deliver_message"
+
+
+def redis_options() -> dict:
+    """Return the client options every process uses for ``REDIS_URL``."""
+    options = {
+        "socket_connect_timeout": settings.REDIS_SOCKET_TIMEOUT,
+        "socket_timeout": settings.REDIS_SOCKET_TIMEOUT,
+        # No silent retries: each would add another timeout to the request.
+        "retry": RedisRetry(NoBackoff(), 0),
+        "health_check_interval": 30,
+    }
+    if settings.REDIS_URL.startswith("rediss://"):
+        options["ssl_cert_reqs"] = settings.REDIS_SSL_CERT_REQS
+    return options
+
+
+@functools.cache
+def get_redis() -> Redis:
+    return Redis.from_url(settings.REDIS_URL, **redis_options())
+
+
+@functools.cache
+def get_queue() -> Queue:
+    # Enqueue at once: callers already run after commit (see enqueue_delivery),
+    # and a deferred enqueue would escape the error handling below.
+    return django_rq.get_queue("default", connection=get_redis(), commit_mode="auto")
+
+
+def enqueue_delivery(message_id: int, job_id: str) -> bool:
+    """Enqueue delivery of a saved message; return False if Redis is unreachable.
+
+    Call it only for a committed row (from ``transaction.on_commit``), so the
+    worker never looks for a message that does not exist yet. A failure is
+    logged and swallowed: the row stays queued and the sweeper retries it.
+    """
+    intervals = settings.CONTACT_RETRY_INTERVALS
+    try:
+        get_queue().enqueue(
+            DELIVER_JOB,
+            message_id,
+            job_id=job_id,
+            job_timeout=settings.CONTACT_LEASE_SECONDS,
+            retry=Retry(max=len(intervals), interval=intervals) if intervals else None,
+            result_ttl=3600,
+            failure_ttl=7 * 24 * 3600,
+        )
+    except RedisError:
+        logger.warning(
+            "Contact message %s: enqueue failed, left for the sweeper",
+            message_id,
+            exc_info=True,
+        )
+        return False
+    logger.info("Contact message %s: queued as job %s", message_id, job_id)
+    return True

@@ -1,0 +1,70 @@
+from http import HTTPStatus
+
+from django.conf import settings
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.vary import vary_on_headers
+from django_htmx.http import HTMX_STOP_POLLING
+
+from .forms import ContactForm
+from .models import ContactMessage
+from .types import HtmxHttpRequest
+
+
+@require_http_methods(["GET", "POST"])
+@vary_on_headers("HX-Request")
+def contact_form(request: HtmxHttpRequest) -> HttpResponse:
+    """Show the form on a page of its own, or take a submission from any page.
+
+    htmx posts get a fragment: the confirmation, or the form with its errors.
+    Plain posts follow post/redirect/get to the message's status page.
+    """
+    if request.method == "GET":
+        return render(request, "contact/contact_page.html", {"form": ContactForm()})
+
+    form = ContactForm(request.POST)
+    if not form.is_valid():
+        template = "contact/_form.html" if request.htmx else "contact/contact_page.html"
+        return render(
+            request,
+            template,
+            {"form": form},
+            status=HTTPStatus.UNPROCESSABLE_ENTITY,
+        )
+
+    message = form.save()
+    if request.htmx:
+        return render(request, "contact/_confirmation.html", _status_context(message))
+    return redirect(message)
+
+
+@require_GET
+@never_cache
+@vary_on_headers("HX-Request")
+def message_status(request: HtmxHttpRequest, token: str) -> HttpResponse:
+    """Show a message's delivery status: a fragment to htmx, a page otherwise.
+
+    Only the database is read, so polling costs Redis nothing. Once the status
+    is final, or the visitor has waited ``CONTACT_POLL_SECONDS``, htmx gets a
+    fragment without a polling trigger and HTTP 286, which stops the poll.
+    """
+    message = get_object_or_404(ContactMessage, token=token)
+    context = _status_context(message)
+    if not request.htmx:
+        return render(request, "contact/status_page.html", context)
+
+    response = render(request, "contact/_status.html", context)
+    if not context["polling"]:
+        response.status_code = HTMX_STOP_POLLING
+    return response
+
+
+def _status_context(message: ContactMessage) -> dict:
+    expired = message.polling_expired(settings.CONTACT_POLL_SECONDS)
+    return {
+        "contact": message,
+        "polling": not message.is_final and not expired,
+        "polling_expired": expired and not message.is_final,
+    }

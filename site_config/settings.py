@@ -1,0 +1,194 @@
+"""Settings for the portfolio site, read from the environment (twelve-factor).
+
+Every value has a safe local default, so ``manage.py runserver`` works on a fresh
+clone; a deployment sets at least ``SECRET_KEY``, ``DEBUG=0``, ``ALLOWED_HOSTS``,
+``DATABASE_URL``, ``REDIS_URL``, ``EMAIL_URL`` and ``CONTACT_OWNER_EMAIL``.
+"""
+
+from pathlib import Path
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+env = environ.Env()
+
+
+# Core
+
+DEBUG = env.bool("DEBUG", default=True)
+
+# A development key is only acceptable while DEBUG is on; production refuses to
+# start without a real one rather than signing cookies with a public string.
+SECRET_KEY = env.str("SECRET_KEY", default="")
+if not SECRET_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured("Set SECRET_KEY when DEBUG is off.")
+    SECRET_KEY = "insecure-development-key-do-not-use-in-production"
+
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "django_htmx",
+    "django_rq",
+    "template_partials",
+    "contact",
+    "frontend",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+]
+
+ROOT_URLCONF = "site_config.urls"
+WSGI_APPLICATION = "site_config.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "frontend.context_processors.site",
+            ],
+        },
+    },
+]
+
+
+# Database
+
+DATABASES = {
+    "default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
+}
+# Keep connections between requests and jobs, but check them before reuse so a
+# restarted or idle-closed server costs a reconnect, not a failed job.
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+
+# Redis and the queue
+
+REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
+
+# Seconds the web process waits on Redis before giving up on an enqueue. The
+# message is already saved by then, and the sweeper enqueues it later.
+REDIS_SOCKET_TIMEOUT = env.float("REDIS_SOCKET_TIMEOUT", default=0.5)
+
+# Heroku Redis presents a self-signed certificate on rediss:// URLs; verification
+# stays on unless the deployer switches it off for such a provider.
+REDIS_SSL_CERT_REQS = (
+    "required" if env.bool("REDIS_SSL_VERIFY", default=True) else "none"
+)
+
+RQ_QUEUES = {
+    "default": {
+        "URL": REDIS_URL,
+        "DEFAULT_TIMEOUT": 120,
+        "SSL_CERT_REQS": REDIS_SSL_CERT_REQS,
+    },
+}
+
+RQ_SHOW_ADMIN_LINK = True
+
+
+# Email
+
+EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
+vars().update(EMAIL_CONFIG)
+# A hung SMTP server must fail the attempt, not hang the worker.
+EMAIL_TIMEOUT = env.float("EMAIL_TIMEOUT", default=10)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="webmaster@localhost")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+
+
+# The contact pipeline
+
+CONTACT_OWNER_EMAIL = env.str("CONTACT_OWNER_EMAIL", default="owner@localhost")
+# Seconds between retries of a transient SMTP failure; one retry per entry.
+CONTACT_RETRY_INTERVALS = env.list(
+    "CONTACT_RETRY_INTERVALS", cast=int, default=[10, 30, 60, 120, 300]
+)
+# Seconds for which a worker owns a message while it sends it. A worker that dies
+# mid-send frees the message when the lease runs out.
+CONTACT_LEASE_SECONDS = env.int("CONTACT_LEASE_SECONDS", default=60)
+# Seconds after which the visitor's page stops polling a message still on its way.
+CONTACT_POLL_SECONDS = env.int("CONTACT_POLL_SECONDS", default=120)
+
+
+# The portfolio
+
+SITE_NAME = env.str("SITE_NAME", default="Ada Lovelace")
+SITE_OWNER_NAME = env.str("SITE_OWNER_NAME", default="Ada Lovelace")
+SITE_TAGLINE = env.str("SITE_TAGLINE", default="Analyst, writer, first programmer")
+SITE_INTRO = env.str(
+    "SITE_INTRO",
+    default=(
+        "I write programs for machines that do not exist yet, and notes that "
+        "explain what the machines that do exist could become."
+    ),
+)
+
+
+# Internationalisation
+
+LANGUAGE_CODE = "en-gb"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+
+# Static files
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+# Serve straight from the apps' folders, so a plain ``migrate`` then ``gunicorn``
+# works without collectstatic; a platform that runs collectstatic gets the
+# compressed copies too.
+WHITENOISE_USE_FINDERS = True
+
+
+# Logging: one line per event on stdout, for the platform's log router.
+
+LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "line": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "line"},
+    },
+    "root": {"handlers": ["console"], "level": "WARNING"},
+    "loggers": {
+        "contact": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
+        "rq.worker": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
+    },
+}

@@ -1,0 +1,15 @@
+import fakeredis
+import pytest
+
+from contact import queue
+
+
+@pytest.fixture(autouse=True)
+def fake_redis(monkeypatch):
+    """Give every test a private, empty fakeredis behind ``contact.queue``."""
+    server = fakeredis.FakeServer()
+    connection = fakeredis.FakeRedis(server=server)
+    queue.get_queue.cache_clear()
+    monkeypatch.setattr(queue, "get_redis", lambda: connection)
+    yield connection
+    queue.get_queue.cache_clear()

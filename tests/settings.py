@@ -1,0 +1,24 @@
+"""Settings for the test suite: the site's own, with test-friendly services.
+
+Tests run against the PostgreSQL that every development and CI machine runs
+(``TEST_DATABASE_URL`` overrides it). Unit tests swap Redis for fakeredis at one
+seam (``contact.queue.get_redis``); integration tests start their own Redis,
+worker and SMTP server.
+"""
+
+import os
+
+os.environ.setdefault("SECRET_KEY", "test-secret-key-" + "x" * 40)
+os.environ["DATABASE_URL"] = os.environ.get(
+    "TEST_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/test"
+)
+
+from site_config.settings import *  # noqa: E402,F403
+
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+CONTACT_OWNER_EMAIL = "owner@example.net"
+DEFAULT_FROM_EMAIL = "site@example.org"
+SITE_NAME = "Test Portfolio"
+CONTACT_RETRY_INTERVALS = [1, 2, 4]
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
