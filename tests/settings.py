@@ -6,6 +6,7 @@ seam (``contact.queue.get_redis``); integration tests start their own Redis,
 worker and SMTP server.
 """
 
+import hashlib
 import os
 
 os.environ.setdefault("SECRET_KEY", "test-secret-key-" + "x" * 40)
@@ -14,6 +15,11 @@ os.environ["DATABASE_URL"] = os.environ.get(
 )
 
 from site_config.settings import *  # noqa: E402,F403
+
+# One test database per checkout, so two checkouts can run the suite at once.
+DATABASES["default"]["TEST"] = {  # noqa: F405
+    "NAME": "test_contact_" + hashlib.sha1(str(BASE_DIR).encode()).hexdigest()[:8]  # noqa: F405
+}
 
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 CONTACT_OWNER_EMAIL = "owner@example.net"

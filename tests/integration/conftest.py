@@ -3,18 +3,24 @@ from django.db import connection
 from redis import Redis
 
 from contact import queue
+from devtools.embedded_redis import RedisServer
 
 from .services import SmtpSink, Worker, service_env
 
-# The machine's own Redis, on a database number the site does not use.
-REAL_REDIS_URL = "redis://127.0.0.1:6379/15"
+
+@pytest.fixture(scope="session")
+def redis_server():
+    """A real redis-server of the suite's own, which fault tests may stop."""
+    server = RedisServer().start()
+    yield server
+    server.stop()
 
 
 @pytest.fixture
-def fake_redis(settings):
+def fake_redis(settings, redis_server):
     """Replace the suite's fakeredis with the real Redis for these tests."""
-    settings.REDIS_URL = REAL_REDIS_URL
-    client = Redis.from_url(REAL_REDIS_URL)
+    settings.REDIS_URL = redis_server.url
+    client = Redis.from_url(redis_server.url)
     client.flushdb()
     queue.get_redis.cache_clear()
     queue.get_queue.cache_clear()
