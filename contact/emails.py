@@ -33,6 +33,17 @@ def _context(message: ContactMessage) -> dict:
     }
 
 
+def message_id(kind: str, message: ContactMessage) -> str:
+    """Return the Message-ID of one of the message's emails, the same every time.
+
+    If a worker dies after the server accepted an email but before the row
+    recorded it, the email is sent again; with the same Message-ID, mail
+    stores that deduplicate (Gmail among them) show it once.
+    """
+    domain = settings.DEFAULT_FROM_EMAIL.rpartition("@")[2] or "localhost"
+    return f"<{message.reference}.{kind}@{domain}>"
+
+
 def _build(
     kind: str, message: ContactMessage, to: str, **kwargs
 ) -> EmailMultiAlternatives:
@@ -42,6 +53,7 @@ def _build(
         body=text,
         from_email=formataddr((settings.SITE_NAME, settings.DEFAULT_FROM_EMAIL)),
         to=[to],
+        headers={"Message-ID": message_id(kind, message)},
         **kwargs,
     )
     email.attach_alternative(html, "text/html")

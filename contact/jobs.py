@@ -213,11 +213,21 @@ def _release(message_id: int) -> None:
 
 
 def _job_is_live(job_id: str) -> bool:
+    """Return True if RQ still holds a job that will run or is running.
+
+    A job counts as started only within its timeout: a worker killed after
+    taking the job but before claiming the message leaves it "started" until
+    RQ's own clean-up, which can take minutes.
+    """
     try:
         job = Job.fetch(job_id, connection=queue.get_redis())
     except NoSuchJobError:
         return False
-    return job.get_status(refresh=False) in LIVE_JOB_STATUSES
+    status = job.get_status(refresh=False)
+    if status == JobStatus.STARTED:
+        limit = timedelta(seconds=settings.CONTACT_LEASE_SECONDS)
+        return job.started_at is not None and timezone.now() - job.started_at < limit
+    return status in LIVE_JOB_STATUSES
 
 
 def _is_permanent(error: Exception) -> bool:

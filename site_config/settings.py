@@ -134,6 +134,11 @@ CONTACT_RETRY_INTERVALS = env.list(
 # Seconds for which a worker owns a message while it sends it. A worker that dies
 # mid-send frees the message when the lease runs out.
 CONTACT_LEASE_SECONDS = env.int("CONTACT_LEASE_SECONDS", default=60)
+# The sweeper looks every CONTACT_SWEEP_SECONDS for messages no job will deliver,
+# leaving alone those younger than CONTACT_SWEEP_GRACE_SECONDS (their own
+# enqueue is still on its way).
+CONTACT_SWEEP_SECONDS = env.float("CONTACT_SWEEP_SECONDS", default=15)
+CONTACT_SWEEP_GRACE_SECONDS = env.int("CONTACT_SWEEP_GRACE_SECONDS", default=10)
 # Seconds after which the visitor's page stops polling a message still on its way.
 CONTACT_POLL_SECONDS = env.int("CONTACT_POLL_SECONDS", default=120)
 

@@ -6,6 +6,7 @@ from django.core import mail
 from django.test import TestCase, override_settings
 from django.utils import timezone
 from rq import SimpleWorker
+from rq.job import JobStatus
 
 from contact import jobs, queue
 from contact.models import ContactMessage
@@ -261,5 +262,24 @@ class RequeueStalledTests(TestCase):
             autoreply_status=EmailStatus.SENT,
         )
         self.old(status=Status.FAILED)
+
+        assert jobs.requeue_stalled() == 0
+
+    def started_job(self, message, seconds_ago):
+        queue.enqueue_delivery(message.pk, message.job_id)
+        job = queue.get_queue().fetch_job(message.job_id)
+        job.started_at = timezone.now() - timedelta(seconds=seconds_ago)
+        job.save()
+        job.set_status(JobStatus.STARTED)
+
+    def test_requeues_a_job_started_by_a_worker_that_died_before_claiming(self):
+        message = self.old()
+        self.started_job(message, seconds_ago=120)
+
+        assert jobs.requeue_stalled() == 1
+
+    def test_leaves_a_job_that_just_started(self):
+        message = self.old()
+        self.started_job(message, seconds_ago=1)
 
         assert jobs.requeue_stalled() == 0

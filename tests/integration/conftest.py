@@ -1,3 +1,5 @@
+import os
+
 import pytest
 from django.db import connection
 from redis import Redis
@@ -5,7 +7,7 @@ from redis import Redis
 from contact import queue
 from devtools.embedded_redis import RedisServer
 
-from .services import SmtpSink, Worker, service_env
+from .services import ProcfileProcess, SmtpSink, service_env
 
 
 @pytest.fixture(scope="session")
@@ -47,21 +49,79 @@ def database_url() -> str:
 
 
 @pytest.fixture
-def start_worker(fake_redis, smtp, settings, tmp_path):
-    """Start workers as the Procfile runs them, against this test's services."""
-    workers = []
+def stack_env(fake_redis, smtp, settings):
+    """Return the environment that points processes at this test's services."""
 
-    def start(**env):
+    def env(**overrides):
         values = {
             "DATABASE_URL": database_url(),
             "REDIS_URL": settings.REDIS_URL,
             "EMAIL_URL": smtp.url,
         }
-        values.update(env)
-        worker = Worker(service_env(**values), f"worker{len(workers)}", tmp_path)
-        workers.append(worker.start())
-        return worker
+        values.update(overrides)
+        return service_env(**values)
+
+    return env
+
+
+@pytest.fixture
+def start_process(stack_env, tmp_path):
+    """Start Procfile processes (``worker``, ``sweeper``...) for one test."""
+    started = []
+
+    def start(kind: str, **env):
+        process = ProcfileProcess(
+            kind, stack_env(**env), f"{kind}{len(started)}", tmp_path
+        )
+        started.append(process.start())
+        return process
 
     yield start
-    for worker in workers:
-        worker.stop()
+    for process in started:
+        process.stop()
+        # Shown by pytest only when the test failed.
+        print(f"--- {process.log_path.name} ---\n{process.log()}")
+
+
+@pytest.fixture
+def start_worker(start_process):
+    return lambda **env: start_process("worker", **env)
+
+
+# Fault scenarios record their outcome here; the table is printed at the end of
+# the run and, with RELIABILITY_REPORT=path, written there as Markdown.
+OUTCOMES = []
+
+
+@pytest.fixture
+def record_outcome():
+    def record(scenario: str, faults: str, submitted: int, delivered: int, copies):
+        duplicated = sum(count - 1 for count in copies.values() if count > 1)
+        OUTCOMES.append(
+            (scenario, faults, submitted, delivered, duplicated, submitted - delivered)
+        )
+
+    return record
+
+
+def pytest_terminal_summary(terminalreporter):
+    if not OUTCOMES:
+        return
+    header = (
+        "scenario",
+        "faults injected",
+        "submitted",
+        "delivered",
+        "duplicated",
+        "lost",
+    )
+    lines = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
+    for row in OUTCOMES:
+        lines.append("| " + " | ".join(str(cell) for cell in row) + " |")
+    terminalreporter.write_sep("-", "delivery under faults")
+    for line in lines:
+        terminalreporter.write_line(line)
+    path = os.environ.get("RELIABILITY_REPORT")
+    if path:
+        with open(path, "w") as report:
+            report.write("\n".join(lines) + "\n")

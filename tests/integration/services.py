@@ -1,14 +1,17 @@
 """Real services for integration tests: an SMTP sink, a worker, an HTTP visitor."""
 
 import asyncio
+import collections
 import email
 import email.policy
 import http.cookiejar
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.parse
@@ -42,6 +45,9 @@ class SmtpSink:
 
     def __init__(self):
         self.messages = []
+        # Called with each envelope before it is accepted; a returned reply
+        # string is sent instead and the email is not recorded.
+        self.before_accept = None
         self.mode = "accept"
         self.delay = 0.0
         self.reject = set()
@@ -57,6 +63,8 @@ class SmtpSink:
             async def handle_DATA(self, server, session, envelope):
                 if sink.mode == "refuse":
                     return "421 4.3.2 Service not available"
+                if sink.before_accept and (reply := sink.before_accept(envelope)):
+                    return reply
                 if sink.delay:
                     await asyncio.sleep(sink.delay)
                 parsed = email.message_from_bytes(
@@ -78,22 +86,30 @@ class SmtpSink:
     def to(self, address: str) -> list:
         return [m for _, rcpt, m in self.messages if address in rcpt]
 
+    def copies(self) -> collections.Counter:
+        """Count accepted emails by Message-ID (one per message and kind)."""
+        return collections.Counter(m["Message-ID"] for _, _, m in self.messages)
+
     def stop(self) -> None:
         self.controller.stop()
 
 
-class Worker:
-    """``rqworker`` exactly as the Procfile runs it, in its own process."""
+class ProcfileProcess:
+    """One line of the Procfile, run exactly as written, in its own process group."""
 
-    def __init__(self, env: dict, name: str = "worker", log_dir: Path | None = None):
+    def __init__(
+        self, kind: str, env: dict, name: str = "", log_dir: Path | None = None
+    ):
+        self.kind = kind
         self.env = env
+        name = name or kind
         self.log_path = (
             log_dir or Path("/tmp")
         ) / f"{name}-{os.getpid()}-{free_port()}.log"
         self.process = None
 
-    def start(self) -> "Worker":
-        command = procfile_command("worker")
+    def start(self) -> "ProcfileProcess":
+        command = procfile_command(self.kind)
         log = open(self.log_path, "ab")
         self.process = subprocess.Popen(
             ["bash", "-c", "exec " + command],
@@ -109,6 +125,11 @@ class Worker:
         if self.process and self.process.poll() is None:
             os.killpg(self.process.pid, sig)
 
+    def kill(self) -> None:
+        """Take the process down at once, as a crash or an OOM kill would."""
+        self.signal(signal.SIGKILL)
+        self.process.wait()
+
     def stop(self, timeout: float = 15) -> None:
         if self.process is None or self.process.poll() is not None:
             return
@@ -116,11 +137,64 @@ class Worker:
         try:
             self.process.wait(timeout)
         except subprocess.TimeoutExpired:
-            self.signal(signal.SIGKILL)
-            self.process.wait()
+            self.kill()
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")[-4000:]
+
+
+class Worker(ProcfileProcess):
+    def __init__(self, env: dict, name: str = "worker", log_dir: Path | None = None):
+        super().__init__("worker", env, name, log_dir)
+
+
+class Tarpit:
+    """A TCP server that accepts connections and never says a word.
+
+    After ``heal(port)`` new connections are forwarded to ``port`` instead, so
+    a test can model a server that hangs for a while and then recovers.
+    """
+
+    def __init__(self):
+        self.port = free_port()
+        self.target = None
+        self.accepted = []
+        self.held = []
+        self.listener = socket.create_server(("127.0.0.1", self.port))
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def heal(self, port: int) -> None:
+        self.target = port
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self.listener.accept()
+            except OSError:
+                return
+            self.accepted.append(time.monotonic())
+            if self.target is None:
+                self.held.append(conn)
+                continue
+            upstream = socket.create_connection(("127.0.0.1", self.target))
+            self.held += [conn, upstream]
+            for a, b in ((conn, upstream), (upstream, conn)):
+                threading.Thread(target=_pipe, args=(a, b), daemon=True).start()
+
+    def stop(self) -> None:
+        self.listener.close()
+        for conn in self.held:
+            conn.close()
+
+
+def _pipe(source: socket.socket, sink: socket.socket) -> None:
+    try:
+        while data := source.recv(65536):
+            sink.sendall(data)
+    except OSError:
+        pass
+    finally:
+        sink.close()
 
 
 def procfile_command(name: str) -> str:
@@ -174,13 +248,20 @@ class Visitor:
         except urllib.error.HTTPError as error:
             return error.code, error.read().decode()
 
+    def csrf_token(self) -> str:
+        """Load the home page once, as a browser would, and keep its token."""
+        if not getattr(self, "_token", None):
+            _, page = self.request("GET", "/")
+            self._token = re.search(
+                r'name="csrfmiddlewaretoken" value="([^"]+)"', page
+            )[1]
+        return self._token
+
     def submit(self, fields: dict) -> tuple[int, str]:
-        _, page = self.request("GET", "/")
-        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)[1]
         headers = {
             "HX-Request": "true",
             "HX-Current-URL": self.base_url + "/",
-            "X-CSRFToken": token,
+            "X-CSRFToken": self.csrf_token(),
             "Referer": self.base_url + "/",
         }
         return self.request("POST", "/contact/", fields, headers)

@@ -2,6 +2,7 @@ import logging
 import signal
 import time
 
+from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import close_old_connections
 
@@ -20,14 +21,15 @@ class Command(BaseCommand):
         parser.add_argument(
             "--interval",
             type=float,
-            default=15,
-            help="Seconds between sweeps (default 15).",
+            default=None,
+            help="Seconds between sweeps (default: CONTACT_SWEEP_SECONDS).",
         )
         parser.add_argument(
             "--once", action="store_true", help="Sweep once and exit, as from cron."
         )
 
-    def handle(self, *args, interval: float, once: bool, **options) -> None:
+    def handle(self, *args, interval: float | None, once: bool, **options) -> None:
+        interval = interval or settings.CONTACT_SWEEP_SECONDS
         self.running = True
         signal.signal(signal.SIGTERM, self.stop)
         signal.signal(signal.SIGINT, self.stop)
@@ -35,7 +37,7 @@ class Command(BaseCommand):
         while self.running:
             close_old_connections()
             try:
-                requeue_stalled()
+                requeue_stalled(settings.CONTACT_SWEEP_GRACE_SECONDS)
             except Exception:
                 # An outage of Redis or the database must not end the process:
                 # the next sweep is what delivers the messages it left behind.
