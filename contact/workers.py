@@ -1,7 +1,15 @@
 """The worker class the Procfile runs."""
 
+import logging
+
+from django.conf import settings
 from django.db import close_old_connections
+from redis.exceptions import ConnectionError, TimeoutError
 from rq.worker import SimpleWorker
+
+logger = logging.getLogger(__name__)
+
+REDIS_OUTAGE = (ConnectionError, TimeoutError)
 
 
 class ContactWorker(SimpleWorker):
@@ -15,21 +23,54 @@ class ContactWorker(SimpleWorker):
     worker exits; a worker killed outright leaves a lease that runs out and a
     message the sweeper hands to another worker.
 
-    After a Redis outage RQ's defaults would wait up to a minute between
-    reconnection attempts and up to ten minutes before restarting a scheduler
-    that died with the connection (leaving retries unscheduled); both are
-    shortened so delivery resumes within seconds of Redis coming back.
+    RQ's worker quits when Redis fails outside its dequeue call (maintenance,
+    heartbeats, a job's bookkeeping), leaving the platform to restart it,
+    which can take many minutes after repeated crashes. This worker logs such
+    failures and carries on: the dequeue call waits for Redis to return, the
+    message rows hold the truth, and the sweeper requeues whatever a lost
+    bookkeeping write left behind. RQ's defaults would also wait up to a
+    minute between reconnection attempts and up to ten minutes before
+    restarting a scheduler that died with the connection (leaving retries
+    unscheduled); both are shortened so delivery resumes within seconds of
+    Redis coming back.
     """
 
     max_connection_wait_time = 5.0
+    _lost_redis = False
 
     def __init__(self, *args, **kwargs):
-        kwargs.setdefault("maintenance_interval", 30)
+        kwargs.setdefault("maintenance_interval", settings.RQ_MAINTENANCE_SECONDS)
         super().__init__(*args, **kwargs)
 
     def execute_job(self, job, queue):
         close_old_connections()
         try:
             super().execute_job(job, queue)
+        except REDIS_OUTAGE:
+            logger.warning("Worker %s: Redis failed around job %s", self.name, job.id)
         finally:
             close_old_connections()
+
+    def run_maintenance_tasks(self):
+        try:
+            super().run_maintenance_tasks()
+        except REDIS_OUTAGE:
+            logger.warning("Worker %s: Redis unavailable for maintenance", self.name)
+
+    def check_for_suspension(self, burst: bool) -> None:
+        try:
+            super().check_for_suspension(burst)
+        except REDIS_OUTAGE:
+            logger.warning("Worker %s: Redis unavailable", self.name)
+
+    def heartbeat(self, *args, **kwargs):
+        try:
+            if self._lost_redis and not self.connection.exists(self.key):
+                # Redis came back empty: register again so dashboards and the
+                # health check see this worker.
+                self.register_birth()
+            self._lost_redis = False
+            super().heartbeat(*args, **kwargs)
+        except REDIS_OUTAGE:
+            self._lost_redis = True
+            logger.warning("Worker %s: Redis unavailable for heartbeat", self.name)

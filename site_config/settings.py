@@ -112,6 +112,9 @@ RQ_QUEUES = {
 }
 
 RQ_SHOW_ADMIN_LINK = True
+# Seconds between a worker's maintenance rounds (registry clean-up, restarting a
+# scheduler that died); RQ's own default is ten minutes.
+RQ_MAINTENANCE_SECONDS = env.int("RQ_MAINTENANCE_SECONDS", default=30)
 
 
 # Email
