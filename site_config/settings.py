@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_htmx",
     "django_rq",
+    "anymail",
     "template_partials",
     "contact",
     "frontend",
@@ -118,10 +119,31 @@ RQ_SHOW_ADMIN_LINK = True
 
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
+# An email service through django-anymail replaces SMTP by settings alone, e.g.
+# EMAIL_BACKEND=anymail.backends.postmark.EmailBackend; it then reads ANYMAIL.
+EMAIL_BACKEND = env.str("EMAIL_BACKEND", default=EMAIL_CONFIG["EMAIL_BACKEND"])
 # A hung SMTP server must fail the attempt, not hang the worker.
 EMAIL_TIMEOUT = env.float("EMAIL_TIMEOUT", default=10)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="webmaster@localhost")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+
+
+# django-anymail: API keys and webhook credentials, all from the environment.
+# Tracking webhooks act on events only when WEBHOOK_SECRET ("user:password",
+# sent by the service as HTTP basic auth) is set.
+
+ANYMAIL = {
+    key: env.str(f"ANYMAIL_{key}")
+    for key in (
+        "WEBHOOK_SECRET",
+        "POSTMARK_SERVER_TOKEN",
+        "MAILGUN_API_KEY",
+        "MAILGUN_SENDER_DOMAIN",
+        "MAILGUN_API_URL",
+        "MAILGUN_WEBHOOK_SIGNING_KEY",
+    )
+    if env.str(f"ANYMAIL_{key}", default="")
+}
 
 
 # The contact pipeline
@@ -136,6 +158,16 @@ CONTACT_RETRY_INTERVALS = env.list(
 CONTACT_LEASE_SECONDS = env.int("CONTACT_LEASE_SECONDS", default=60)
 # Seconds after which the visitor's page stops polling a message still on its way.
 CONTACT_POLL_SECONDS = env.int("CONTACT_POLL_SECONDS", default=120)
+# Days a message is kept before ``manage.py purge_messages`` deletes it.
+CONTACT_RETENTION_DAYS = env.int("CONTACT_RETENTION_DAYS", default=365)
+
+
+# Health (/healthz answers 503 past these)
+
+# Seconds without any live worker before the site counts as unable to deliver.
+HEALTH_NO_WORKER_SECONDS = env.int("HEALTH_NO_WORKER_SECONDS", default=60)
+# Seconds the oldest message may wait unsent before the site counts as stuck.
+HEALTH_OLDEST_UNSENT_SECONDS = env.int("HEALTH_OLDEST_UNSENT_SECONDS", default=900)
 
 
 # The portfolio
