@@ -9,6 +9,7 @@ Heroku Redis presents on ``rediss://`` URLs.
 
 import json
 import os
+import re
 import secrets
 import signal
 import subprocess
@@ -167,6 +168,32 @@ class DeployedSite:
 
         return wait_until(ready, timeout, step=0.2)
 
+    def staff_visitor(self) -> Visitor:
+        """Create a superuser in the deployed database and log a visitor in."""
+        env = dict(self.env, DJANGO_SUPERUSER_PASSWORD="a-long-owner-password")
+        subprocess.run(
+            [sys.executable, "manage.py", "createsuperuser", "--noinput"]
+            + ["--username", "owner", "--email", "owner@example.net"],
+            cwd=ROOT,
+            env=env,
+            check=True,
+            capture_output=True,
+        )
+        visitor = Visitor(self.url)
+        _, page = visitor.request("GET", "/admin/login/")
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)[1]
+        visitor.request(
+            "POST",
+            "/admin/login/?next=/admin/",
+            {
+                "csrfmiddlewaretoken": token,
+                "username": "owner",
+                "password": "a-long-owner-password",
+            },
+            {"Referer": self.url + "/admin/login/"},
+        )
+        return visitor
+
     def stop(self) -> None:
         if self.process is None or self.process.poll() is not None:
             return
@@ -242,10 +269,15 @@ def test_procfile_on_redis_over_tls_with_a_self_signed_certificate(
     report = site.wait_ready()
     final = submit_and_wait(site, smtp)
 
+    code, dashboard = site.staff_visitor().request("GET", "/django-rq/")
+
     assert report is not None, site.log()
     assert report["redis"] is True
     assert final == "sent", site.log()
     assert len(smtp.messages) == 2
+    # The dashboard reads the same rediss:// URL and lists the live worker.
+    assert code == 200, dashboard[-2000:]
+    assert re.search(r"/django-rq/workers/0/\">\s*1\s*<", dashboard), dashboard
 
 
 def test_certificate_verification_is_on_by_default(tls_redis, settings):
