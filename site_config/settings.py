@@ -29,6 +29,12 @@ if not SECRET_KEY:
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 
+# Heroku's router, like most reverse proxies, ends TLS and says so in this
+# header. Trust it only behind such a proxy: otherwise Django sees plain http
+# and refuses the https Origin of every form post.
+if env.bool("TRUST_X_FORWARDED_PROTO", default=False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
