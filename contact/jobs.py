@@ -149,8 +149,8 @@ def _send(message: ContactMessage, field: str, email, connection) -> None:
             raise
         _record(message, field, EmailStatus.FAILED, error)
         raise PermanentDeliveryError(str(error)) from error
-    history.record_sent(message, field, email)
     _record(message, field, EmailStatus.SENT)
+    history.record_sent(message, field, email)
 
 
 def _record(message: ContactMessage, field: str, outcome: str, error=None) -> None:
@@ -166,7 +166,6 @@ def _record(message: ContactMessage, field: str, outcome: str, error=None) -> No
         )
     else:
         changes["last_error"] = _describe(error)
-        history.record_failed(message, field, changes["last_error"])
         logger.error(
             "Contact message %s (job %s): %s failed permanently: %s",
             message.reference,
@@ -183,23 +182,23 @@ def _record(message: ContactMessage, field: str, outcome: str, error=None) -> No
         )
         if outcome == EmailStatus.FAILED:
             changes["autoreply_status"] = EmailStatus.SKIPPED
-            history.record_skipped(message, "autoreply")
     ContactMessage.objects.filter(pk=message.pk).update(**changes)
     for name, value in changes.items():
         setattr(message, name, value)
+    if outcome != EmailStatus.SENT:
+        history.record_failed(message, field, changes["last_error"])
+    if changes.get("autoreply_status") == EmailStatus.SKIPPED:
+        history.record_skipped(message, "autoreply")
 
 
 def _give_up_or_release(
     message: ContactMessage, error: Exception, last_try: bool
 ) -> None:
     changes = {"lease_until": None, "last_error": _describe(error)}
-    history.record_failed(
-        message,
+    failed = (
         "owner_email"
         if message.owner_email_status == EmailStatus.PENDING
-        else "autoreply",
-        changes["last_error"],
-        will_retry=not last_try,
+        else "autoreply"
     )
     if last_try:
         message.refresh_from_db()
@@ -225,6 +224,9 @@ def _give_up_or_release(
             changes["last_error"],
         )
     ContactMessage.objects.filter(pk=message.pk).update(**changes)
+    history.record_failed(
+        message, failed, changes["last_error"], will_retry=not last_try
+    )
 
 
 def _close_quietly(connection) -> None:
