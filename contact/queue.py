@@ -82,7 +82,7 @@ def enqueue_delivery(message_id: int, job_id: str) -> bool:
 
 
 def _reference(message_id: int) -> str:
-    """Return the message's reference for a log line: what an owner searches for."""
+    """Return the reference an owner would search the logs for."""
     reference = (
         ContactMessage.objects.filter(pk=message_id)
         .values_list("reference", flat=True)
