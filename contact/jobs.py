@@ -11,6 +11,11 @@ import logging
 import smtplib
 from datetime import timedelta
 
+from anymail.exceptions import (
+    AnymailAPIError,
+    AnymailInvalidAddress,
+    AnymailRecipientsRefused,
+)
 from django.conf import settings
 from django.core import mail
 from django.db.models import Case, F, Value, When
@@ -251,6 +256,12 @@ def _job_is_live(job_id: str) -> bool:
 
 def _is_permanent(error: Exception) -> bool:
     """Return True for SMTP replies that retrying cannot change (5xx)."""
+    if isinstance(error, AnymailRecipientsRefused | AnymailInvalidAddress):
+        return True
+    if isinstance(error, AnymailAPIError) and error.status_code:
+        # An email service's API refuses a bad key or address with a 4xx;
+        # 408 and 429 ask the caller to come back later.
+        return 400 <= error.status_code < 500 and error.status_code not in (408, 429)
     if isinstance(error, smtplib.SMTPRecipientsRefused):
         codes = [code for code, _ in error.recipients.values()]
         return bool(codes) and all(code >= 500 for code in codes)
