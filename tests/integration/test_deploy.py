@@ -11,6 +11,7 @@ import json
 import os
 import re
 import secrets
+import shutil
 import signal
 import subprocess
 import sys
@@ -48,6 +49,8 @@ def deploy_database():
 @pytest.fixture(scope="module")
 def tls_redis():
     """Start a redis-server that only speaks TLS, with a self-signed certificate."""
+    if shutil.which("openssl") is None:
+        pytest.skip("no openssl to make a certificate")
     folder = Path(tempfile.mkdtemp(prefix="redis-tls-"))
     cert, key = folder / "cert.pem", folder / "key.pem"
     subprocess.run(
@@ -96,6 +99,7 @@ def tls_redis():
     yield url
     process.kill()
     process.wait()
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 def redis_servers() -> list[str]:
