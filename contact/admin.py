@@ -1,6 +1,61 @@
-from django.contrib import admin
+import csv
+from datetime import datetime
 
-from .models import ContactMessage
+from django.conf import settings
+from django.contrib import admin, messages
+from django.http import HttpResponse
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html
+from redis.exceptions import RedisError
+from rq.job import Job
+
+from . import queue
+from .models import ContactMessage, DeliveryAttempt
+from .resend import MAX_RESENDS, resend
+
+CSV_FIELDS = [
+    "reference",
+    "created_at",
+    "name",
+    "email",
+    "subject",
+    "message",
+    "status",
+    "owner_email_status",
+    "owner_email_tracking",
+    "autoreply_status",
+    "autoreply_tracking",
+    "attempts",
+    "last_error",
+]
+
+# A spreadsheet runs a cell that starts with one of these as a formula.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value) -> str:
+    """Return ``value`` as CSV text that no spreadsheet will run as a formula."""
+    if isinstance(value, datetime):
+        value = value.isoformat()
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+class DeliveryAttemptInline(admin.TabularInline):
+    """The message's delivery history, as the jobs and reports wrote it."""
+
+    model = DeliveryAttempt
+    fields = ["created_at", "email", "outcome", "error", "provider_message_id"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
 
 
 @admin.register(ContactMessage)
@@ -16,20 +71,35 @@ class ContactMessageAdmin(admin.ModelAdmin):
         "autoreply_status",
         "attempts",
     ]
-    list_filter = ["status", "owner_email_status", "autoreply_status", "created_at"]
+    list_filter = [
+        "status",
+        "owner_email_status",
+        "autoreply_status",
+        "owner_email_tracking",
+        "autoreply_tracking",
+        "created_at",
+    ]
     search_fields = ["name", "email", "subject", "message", "reference"]
     date_hierarchy = "created_at"
+    ordering = ["-created_at"]
+    inlines = [DeliveryAttemptInline]
+    actions = ["resend_owner_notification", "resend_autoreply", "export_csv"]
     readonly_fields = [
         "reference",
         "created_at",
         "status",
         "owner_email_status",
         "owner_email_sent_at",
+        "owner_email_tracking",
+        "owner_email_message_id",
         "autoreply_status",
         "autoreply_sent_at",
+        "autoreply_tracking",
+        "autoreply_message_id",
         "attempts",
         "last_error",
         "job_id",
+        "rq_job",
         "lease_until",
     ]
     fieldsets = [
@@ -42,12 +112,68 @@ class ContactMessageAdmin(admin.ModelAdmin):
                     "created_at",
                     "status",
                     ("owner_email_status", "owner_email_sent_at"),
+                    ("owner_email_tracking", "owner_email_message_id"),
                     ("autoreply_status", "autoreply_sent_at"),
+                    ("autoreply_tracking", "autoreply_message_id"),
                     "attempts",
                     "last_error",
-                    "job_id",
+                    ("job_id", "rq_job"),
                     "lease_until",
                 ]
             },
         ),
     ]
+
+    @admin.display(description="RQ job")
+    def rq_job(self, message: ContactMessage) -> str:
+        """Link to the message's job in the django-rq dashboard while it exists."""
+        try:
+            exists = Job.exists(message.job_id, connection=queue.get_redis())
+        except RedisError:
+            return "Redis does not answer"
+        if not exists:
+            return "No job in Redis (finished jobs expire)"
+        index = list(settings.RQ_QUEUES).index("default")
+        url = reverse("django_rq:job_detail", args=[index, message.job_id])
+        return format_html('<a href="{}">Open in the queue dashboard</a>', url)
+
+    @admin.action(description="Send the owner notification again")
+    def resend_owner_notification(self, request, queryset) -> None:
+        self._resend(request, queryset, "owner_email")
+
+    @admin.action(description="Send the auto-reply again")
+    def resend_autoreply(self, request, queryset) -> None:
+        self._resend(request, queryset, "autoreply")
+
+    @admin.action(description="Export selected messages as CSV")
+    def export_csv(self, request, queryset) -> HttpResponse:
+        stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
+        response = HttpResponse(content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = (
+            f'attachment; filename="contact-messages-{stamp}.csv"'
+        )
+        writer = csv.writer(response)
+        writer.writerow(CSV_FIELDS)
+        for message in queryset.order_by("-created_at"):
+            writer.writerow(csv_cell(getattr(message, name)) for name in CSV_FIELDS)
+        return response
+
+    def _resend(self, request, queryset, email: str) -> None:
+        if queryset.count() > MAX_RESENDS:
+            self.message_user(
+                request,
+                f"Select at most {MAX_RESENDS} messages to send again.",
+                messages.ERROR,
+            )
+            return
+        result = resend(queryset, email)
+        if result.queued:
+            self.message_user(
+                request,
+                f"Queued again: {', '.join(result.queued)}.",
+                messages.SUCCESS,
+            )
+        for reference, reason in result.skipped.items():
+            self.message_user(
+                request, f"Skipped {reference}: {reason}.", messages.WARNING
+            )

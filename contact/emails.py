@@ -7,10 +7,10 @@ visitor's name is always quoted as a display name and can never add a
 recipient.
 """
 
-from email.utils import formataddr
+from email.utils import formataddr, make_msgid
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
+from django.core.mail import DNS_NAME, EmailMultiAlternatives
 from django.template.loader import render_to_string
 
 from .models import ContactMessage
@@ -48,6 +48,10 @@ def _build(
     kind: str, message: ContactMessage, to: str, **kwargs
 ) -> EmailMultiAlternatives:
     subject, text, html = _render(kind, _context(message))
+    if not settings.EMAIL_BACKEND.startswith("anymail."):
+        # SMTP returns no id of its own; a Message-ID set here is one the
+        # delivery history can keep. Email services assign theirs.
+        kwargs["headers"] = {"Message-ID": make_msgid(domain=DNS_NAME)}
     email = EmailMultiAlternatives(
         subject=subject,
         body=text,

@@ -11,6 +11,11 @@ import logging
 import smtplib
 from datetime import timedelta
 
+from anymail.exceptions import (
+    AnymailAPIError,
+    AnymailInvalidAddress,
+    AnymailRecipientsRefused,
+)
 from django.conf import settings
 from django.core import mail
 from django.db.models import Case, F, Value, When
@@ -19,7 +24,7 @@ from rq import get_current_job
 from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
 
-from . import emails, queue
+from . import emails, history, queue
 from .models import ContactMessage, make_job_id
 
 logger = logging.getLogger(__name__)
@@ -50,7 +55,11 @@ def deliver_message(message_id: int) -> None:
     """
     message = _claim(message_id)
     if message is None:
-        logger.info("Contact message %s: nothing to send here", message_id)
+        logger.info(
+            "Contact message #%s (job %s): nothing to send here",
+            message_id,
+            getattr(get_current_job(), "id", None),
+        )
         return
 
     job = get_current_job()
@@ -97,7 +106,7 @@ def requeue_stalled(grace_seconds: int = 10) -> int:
         ContactMessage.objects.unfinished()
         .unleased(now)
         .filter(created_at__lt=now - timedelta(seconds=grace_seconds))
-        .only("pk", "job_id", "lease_until")
+        .only("pk", "reference", "job_id", "lease_until")
     )
     requeued = 0
     for message in candidates:
@@ -107,7 +116,11 @@ def requeue_stalled(grace_seconds: int = 10) -> int:
         ContactMessage.objects.filter(pk=message.pk).update(job_id=job_id)
         if queue.enqueue_delivery(message.pk, job_id):
             requeued += 1
-            logger.info("Contact message %s: requeued by the sweeper", message.pk)
+            logger.info(
+                "Contact message %s (job %s): requeued by the sweeper",
+                message.reference,
+                job_id,
+            )
     return requeued
 
 
@@ -142,6 +155,7 @@ def _send(message: ContactMessage, field: str, email, connection) -> None:
         _record(message, field, EmailStatus.FAILED, error)
         raise PermanentDeliveryError(str(error)) from error
     _record(message, field, EmailStatus.SENT)
+    history.record_sent(message, field, email)
 
 
 def _record(message: ContactMessage, field: str, outcome: str, error=None) -> None:
@@ -149,12 +163,18 @@ def _record(message: ContactMessage, field: str, outcome: str, error=None) -> No
     changes = {f"{field}_status": outcome}
     if outcome == EmailStatus.SENT:
         changes[f"{field}_sent_at"] = now
-        logger.info("Contact message %s: %s accepted by the server", message.pk, field)
+        logger.info(
+            "Contact message %s (job %s): %s accepted by the server",
+            message.reference,
+            history.current_job_id(message),
+            field,
+        )
     else:
         changes["last_error"] = _describe(error)
         logger.error(
-            "Contact message %s: %s failed permanently: %s",
-            message.pk,
+            "Contact message %s (job %s): %s failed permanently: %s",
+            message.reference,
+            history.current_job_id(message),
             field,
             changes["last_error"],
         )
@@ -170,12 +190,21 @@ def _record(message: ContactMessage, field: str, outcome: str, error=None) -> No
     ContactMessage.objects.filter(pk=message.pk).update(**changes)
     for name, value in changes.items():
         setattr(message, name, value)
+    if outcome != EmailStatus.SENT:
+        history.record_failed(message, field, changes["last_error"])
+    if changes.get("autoreply_status") == EmailStatus.SKIPPED:
+        history.record_skipped(message, "autoreply")
 
 
 def _give_up_or_release(
     message: ContactMessage, error: Exception, last_try: bool
 ) -> None:
     changes = {"lease_until": None, "last_error": _describe(error)}
+    failed = (
+        "owner_email"
+        if message.owner_email_status == EmailStatus.PENDING
+        else "autoreply"
+    )
     if last_try:
         message.refresh_from_db()
         if message.owner_email_status == EmailStatus.PENDING:
@@ -187,17 +216,22 @@ def _give_up_or_release(
         elif message.autoreply_status == EmailStatus.PENDING:
             changes["autoreply_status"] = EmailStatus.FAILED
         logger.error(
-            "Contact message %s: delivery failed, no retries left",
-            message.pk,
+            "Contact message %s (job %s): delivery failed, no retries left",
+            message.reference,
+            history.current_job_id(message),
             exc_info=error,
         )
     else:
         logger.warning(
-            "Contact message %s: delivery failed, will retry: %s",
-            message.pk,
+            "Contact message %s (job %s): delivery failed, will retry: %s",
+            message.reference,
+            history.current_job_id(message),
             changes["last_error"],
         )
     ContactMessage.objects.filter(pk=message.pk).update(**changes)
+    history.record_failed(
+        message, failed, changes["last_error"], will_retry=not last_try
+    )
 
 
 def _close_quietly(connection) -> None:
@@ -232,6 +266,12 @@ def _job_is_live(job_id: str) -> bool:
 
 def _is_permanent(error: Exception) -> bool:
     """Return True for SMTP replies that retrying cannot change (5xx)."""
+    if isinstance(error, AnymailRecipientsRefused | AnymailInvalidAddress):
+        return True
+    if isinstance(error, AnymailAPIError) and error.status_code:
+        # An email service's API refuses a bad key or address with a 4xx;
+        # 408 and 429 ask the caller to come back later.
+        return 400 <= error.status_code < 500 and error.status_code not in (408, 429)
     if isinstance(error, smtplib.SMTPRecipientsRefused):
         codes = [code for code, _ in error.recipients.values()]
         return bool(codes) and all(code >= 500 for code in codes)

@@ -63,6 +63,14 @@ class ContactMessage(models.Model):
         FAILED = "failed", _("Failed")
         SKIPPED = "skipped", _("Skipped")
 
+    class Tracking(models.TextChoices):
+        """What the email service reported after it accepted an email."""
+
+        DELIVERED = "delivered", _("Delivered")
+        BOUNCED = "bounced", _("Bounced")
+        COMPLAINED = "complained", _("Marked as spam")
+        REJECTED = "rejected", _("Rejected")
+
     FINAL_STATUSES = (Status.SENT, Status.FAILED)
 
     name = models.CharField(_("name"), max_length=100)
@@ -103,6 +111,27 @@ class ContactMessage(models.Model):
     job_id = models.CharField(max_length=64, default=make_job_id)
     lease_until = models.DateTimeField(null=True, blank=True)
 
+    # The id the email service gave each accepted email (over SMTP, the
+    # Message-ID header), so its tracking events find their way back here.
+    owner_email_message_id = models.CharField(
+        _("owner notification id"), max_length=255, blank=True, db_index=True
+    )
+    owner_email_tracking = models.CharField(
+        _("owner notification tracking"),
+        max_length=10,
+        choices=Tracking.choices,
+        blank=True,
+    )
+    autoreply_message_id = models.CharField(
+        _("auto-reply id"), max_length=255, blank=True, db_index=True
+    )
+    autoreply_tracking = models.CharField(
+        _("auto-reply tracking"),
+        max_length=10,
+        choices=Tracking.choices,
+        blank=True,
+    )
+
     objects = ContactMessageQuerySet.as_manager()
 
     class Meta:
@@ -119,6 +148,60 @@ class ContactMessage(models.Model):
     def is_final(self) -> bool:
         return self.status in self.FINAL_STATUSES
 
+    @property
+    def visitor_status(self) -> str:
+        """Return the status to show the visitor, refined by tracking events.
+
+        A sent message becomes "delivered" once the email service reports the
+        owner's copy in their inbox, and "failed" if that copy bounced or was
+        rejected after all.
+        """
+        if self.status != self.Status.SENT:
+            return self.status
+        if self.owner_email_tracking == self.Tracking.DELIVERED:
+            return "delivered"
+        if self.owner_email_tracking in (self.Tracking.BOUNCED, self.Tracking.REJECTED):
+            return self.Status.FAILED
+        return self.status
+
     def polling_expired(self, seconds: int) -> bool:
         """Return True once a visitor has waited long enough to stop polling."""
         return timezone.now() - self.created_at > timedelta(seconds=seconds)
+
+
+class DeliveryAttempt(models.Model):
+    """One try at sending one email of a message, or one report about it.
+
+    The history is append-only: the admin shows it read-only, so the owner can
+    see when each email was tried, how it went and what the server answered.
+    """
+
+    class Email(models.TextChoices):
+        OWNER = "owner_email", _("Owner notification")
+        AUTOREPLY = "autoreply", _("Auto-reply")
+
+    class Outcome(models.TextChoices):
+        SENT = "sent", _("Accepted by the server")
+        RETRYING = "retrying", _("Failed, will retry")
+        FAILED = "failed", _("Failed")
+        SKIPPED = "skipped", _("Skipped")
+        DELIVERED = "delivered", _("Delivered")
+        BOUNCED = "bounced", _("Bounced")
+        COMPLAINED = "complained", _("Marked as spam")
+        REJECTED = "rejected", _("Rejected")
+
+    message = models.ForeignKey(
+        ContactMessage, on_delete=models.CASCADE, related_name="delivery_attempts"
+    )
+    created_at = models.DateTimeField(_("when"), default=timezone.now)
+    email = models.CharField(_("email"), max_length=12, choices=Email.choices)
+    outcome = models.CharField(_("result"), max_length=10, choices=Outcome.choices)
+    error = models.TextField(_("error"), blank=True)
+    job_id = models.CharField(_("job"), max_length=64, blank=True)
+    provider_message_id = models.CharField(_("message id"), max_length=255, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.get_email_display()}: {self.get_outcome_display()}"

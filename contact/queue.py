@@ -18,6 +18,8 @@ from redis.exceptions import RedisError
 from redis.retry import Retry as RedisRetry
 from rq import Queue, Retry
 
+from .models import ContactMessage
+
 logger = logging.getLogger(__name__)
 
 DELIVER_JOB = "contact.jobs.deliver_message"
@@ -69,10 +71,21 @@ def enqueue_delivery(message_id: int, job_id: str) -> bool:
         )
     except RedisError:
         logger.warning(
-            "Contact message %s: enqueue failed, left for the sweeper",
-            message_id,
+            "Contact message %s (job %s): enqueue failed, left for the sweeper",
+            _reference(message_id),
+            job_id,
             exc_info=True,
         )
         return False
-    logger.info("Contact message %s: queued as job %s", message_id, job_id)
+    logger.info("Contact message %s (job %s): queued", _reference(message_id), job_id)
     return True
+
+
+def _reference(message_id: int) -> str:
+    """Return the reference an owner would search the logs for."""
+    reference = (
+        ContactMessage.objects.filter(pk=message_id)
+        .values_list("reference", flat=True)
+        .first()
+    )
+    return reference or f"#{message_id}"

@@ -29,6 +29,12 @@ if not SECRET_KEY:
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 
+# Heroku's router, like most reverse proxies, ends TLS and says so in this
+# header. Trust it only behind such a proxy: otherwise Django sees plain http
+# and refuses the https Origin of every form post.
+if env.bool("TRUST_X_FORWARDED_PROTO", default=False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
@@ -39,6 +45,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_htmx",
     "django_rq",
+    "anymail",
     "template_partials",
     "contact",
     "frontend",
@@ -121,10 +128,31 @@ RQ_MAINTENANCE_SECONDS = env.int("RQ_MAINTENANCE_SECONDS", default=30)
 
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
+# An email service through django-anymail replaces SMTP by settings alone, e.g.
+# EMAIL_BACKEND=anymail.backends.postmark.EmailBackend; it then reads ANYMAIL.
+EMAIL_BACKEND = env.str("EMAIL_BACKEND", default=EMAIL_CONFIG["EMAIL_BACKEND"])
 # A hung SMTP server must fail the attempt, not hang the worker.
 EMAIL_TIMEOUT = env.float("EMAIL_TIMEOUT", default=10)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="webmaster@localhost")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+
+
+# django-anymail: API keys and webhook credentials, all from the environment.
+# Tracking webhooks act on events only when WEBHOOK_SECRET ("user:password",
+# sent by the service as HTTP basic auth) is set.
+
+ANYMAIL = {
+    key: env.str(f"ANYMAIL_{key}")
+    for key in (
+        "WEBHOOK_SECRET",
+        "POSTMARK_SERVER_TOKEN",
+        "MAILGUN_API_KEY",
+        "MAILGUN_SENDER_DOMAIN",
+        "MAILGUN_API_URL",
+        "MAILGUN_WEBHOOK_SIGNING_KEY",
+    )
+    if env.str(f"ANYMAIL_{key}", default="")
+}
 
 
 # The contact pipeline
@@ -144,6 +172,16 @@ CONTACT_SWEEP_SECONDS = env.float("CONTACT_SWEEP_SECONDS", default=15)
 CONTACT_SWEEP_GRACE_SECONDS = env.int("CONTACT_SWEEP_GRACE_SECONDS", default=10)
 # Seconds after which the visitor's page stops polling a message still on its way.
 CONTACT_POLL_SECONDS = env.int("CONTACT_POLL_SECONDS", default=120)
+# Days a message is kept before ``manage.py purge_messages`` deletes it.
+CONTACT_RETENTION_DAYS = env.int("CONTACT_RETENTION_DAYS", default=365)
+
+
+# Health (/healthz answers 503 past these)
+
+# Seconds without any live worker before the site counts as unable to deliver.
+HEALTH_NO_WORKER_SECONDS = env.int("HEALTH_NO_WORKER_SECONDS", default=60)
+# Seconds the oldest message may wait unsent before the site counts as stuck.
+HEALTH_OLDEST_UNSENT_SECONDS = env.int("HEALTH_OLDEST_UNSENT_SECONDS", default=900)
 
 
 # The portfolio
@@ -192,7 +230,11 @@ LOGGING = {
         "line": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
     },
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "line"},
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "line",
+            "stream": "ext://sys.stdout",
+        },
     },
     "root": {"handlers": ["console"], "level": "WARNING"},
     "loggers": {

@@ -1,9 +1,14 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from contact.health import healthz
+
 urlpatterns = [
     path("", include("frontend.urls")),
     path("contact/", include("contact.urls")),
     path("admin/", admin.site.urls),
     path("django-rq/", include("django_rq.urls")),
+    # The email service's delivery reports (see contact.tracking).
+    path("anymail/", include("anymail.urls")),
+    path("healthz", healthz, name="healthz"),
 ]

@@ -1,0 +1,103 @@
+"""``/healthz``: can the site take and deliver messages right now?
+
+Cheap enough to poll every few seconds: one database query and a few Redis
+commands over the process's pooled client, whose short timeouts bound the
+answer when Redis hangs. A platform's or monitor's check reads the HTTP status;
+people read the JSON.
+"""
+
+import logging
+import time
+from http import HTTPStatus
+
+from django.conf import settings
+from django.db import DatabaseError
+from django.db.models import Min
+from django.http import HttpRequest, JsonResponse
+from django.utils import timezone
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+from redis.exceptions import RedisError
+from rq import worker_registration
+
+from . import queue
+from .models import ContactMessage
+
+logger = logging.getLogger(__name__)
+
+# When the queue was last seen without a live worker (a Unix time), shared by
+# every web process so the grace period runs from the first to notice.
+NO_WORKER_SINCE_KEY = "contact:health:no-worker-since"
+
+
+def check() -> dict:
+    """Return the site's health as a dict whose ``ok`` says if it can deliver.
+
+    A worker counts as live while its registration in Redis exists: RQ removes
+    it on a warm shutdown, and it expires a few minutes after a worker is
+    killed outright. The site is unhealthy when the database or Redis does not
+    answer, when no worker has been live for ``HEALTH_NO_WORKER_SECONDS``, or
+    when a message has waited unsent for ``HEALTH_OLDEST_UNSENT_SECONDS``.
+    """
+    report = {"database": False, "redis": False, "workers": None}
+    report["queue_length"] = None
+    report["oldest_unsent_seconds"] = None
+    problems = []
+
+    try:
+        oldest = ContactMessage.objects.unfinished().aggregate(
+            oldest=Min("created_at")
+        )["oldest"]
+    except DatabaseError:
+        logger.warning("Health: the database did not answer", exc_info=True)
+        problems.append("database unreachable")
+    else:
+        report["database"] = True
+        if oldest is not None:
+            age = (timezone.now() - oldest).total_seconds()
+            report["oldest_unsent_seconds"] = round(age, 1)
+            if age > settings.HEALTH_OLDEST_UNSENT_SECONDS:
+                problems.append("a message has waited too long")
+
+    try:
+        workers, length, without_worker = _queue_state()
+    except RedisError:
+        logger.warning("Health: Redis did not answer", exc_info=True)
+        problems.append("redis unreachable")
+    else:
+        report.update(redis=True, workers=workers, queue_length=length)
+        if without_worker > settings.HEALTH_NO_WORKER_SECONDS:
+            problems.append("no worker")
+
+    report["ok"] = not problems
+    report["problems"] = problems
+    return report
+
+
+@require_GET
+@never_cache
+def healthz(request: HttpRequest) -> JsonResponse:
+    report = check()
+    status = HTTPStatus.OK if report["ok"] else HTTPStatus.SERVICE_UNAVAILABLE
+    return JsonResponse(report, status=status)
+
+
+def _queue_state() -> tuple[int, int, float]:
+    """Return live workers, queue length, and seconds without a live worker."""
+    redis = queue.get_redis()
+    rq_queue = queue.get_queue()
+    keys = sorted(worker_registration.get_keys(queue=rq_queue))
+    with redis.pipeline(transaction=False) as pipe:
+        for key in keys:
+            pipe.exists(key)
+        pipe.llen(rq_queue.key)
+        *alive, length = pipe.execute()
+    workers = sum(alive)
+
+    if workers:
+        redis.delete(NO_WORKER_SINCE_KEY)
+        return workers, length, 0.0
+    now = time.time()
+    redis.set(NO_WORKER_SINCE_KEY, now, nx=True, ex=7 * 24 * 3600)
+    since = float(redis.get(NO_WORKER_SINCE_KEY) or now)
+    return workers, length, max(0.0, now - since)

@@ -1,0 +1,219 @@
+import csv
+import io
+from datetime import timedelta
+from http import HTTPStatus
+
+from django.contrib.auth import get_user_model
+from django.core import mail
+from django.test import TestCase
+from django.urls import reverse
+from django.utils import timezone
+
+from contact import queue
+from contact.admin import csv_cell
+from contact.models import ContactMessage, DeliveryAttempt
+
+from .helpers import make_contact_message
+from .test_jobs import run_queued_jobs
+
+Status = ContactMessage.Status
+EmailStatus = ContactMessage.EmailStatus
+
+CHANGELIST = reverse("admin:contact_contactmessage_changelist")
+
+
+def make_failed_message(**overrides) -> ContactMessage:
+    values = {
+        "status": Status.FAILED,
+        "owner_email_status": EmailStatus.FAILED,
+        "autoreply_status": EmailStatus.SKIPPED,
+        "attempts": 3,
+    }
+    values.update(overrides)
+    return make_contact_message(**values)
+
+
+class AdminTestCase(TestCase):
+    @classmethod
+    def setUpTestData(cls):
+        cls.owner = get_user_model().objects.create_superuser(
+            "owner", "owner@example.net", "a-long-password"
+        )
+
+    def setUp(self):
+        self.client.force_login(self.owner)
+
+    def act(self, action: str, *messages):
+        with self.captureOnCommitCallbacks(execute=True):
+            return self.client.post(
+                CHANGELIST,
+                {"action": action, "_selected_action": [m.pk for m in messages]},
+                follow=True,
+            )
+
+
+class ContactMessageListTests(AdminTestCase):
+    def test_lists_newest_first(self):
+        old = make_contact_message(created_at=timezone.now() - timedelta(days=1))
+        new = make_contact_message()
+
+        response = self.client.get(CHANGELIST)
+
+        assert response.status_code == HTTPStatus.OK
+        listed = list(response.context["cl"].result_list)
+        assert listed == [new, old]
+
+    def test_filters_by_status(self):
+        make_contact_message()
+        failed = make_failed_message()
+
+        response = self.client.get(CHANGELIST, {"status__exact": "failed"})
+
+        assert list(response.context["cl"].result_list) == [failed]
+
+    def test_searches_the_message_text(self):
+        make_contact_message()
+        wanted = make_contact_message(message="About the difference engine")
+
+        response = self.client.get(CHANGELIST, {"q": "difference engine"})
+
+        assert list(response.context["cl"].result_list) == [wanted]
+
+    def test_admin_index_links_the_queue_dashboard(self):
+        response = self.client.get(reverse("admin:index"))
+
+        self.assertContains(response, "django_rq/dashboard/")
+
+
+class ContactMessageChangeTests(AdminTestCase):
+    def change_page(self, message):
+        url = reverse("admin:contact_contactmessage_change", args=[message.pk])
+        return self.client.get(url)
+
+    def test_shows_the_delivery_history(self):
+        message = make_contact_message()
+        DeliveryAttempt.objects.create(
+            message=message, email="owner_email", outcome="retrying", error="421 Busy"
+        )
+
+        response = self.change_page(message)
+
+        self.assertContains(response, "Failed, will retry")
+        self.assertContains(response, "421 Busy")
+
+    def test_links_the_job_while_it_exists(self):
+        message = make_contact_message()
+        queue.enqueue_delivery(message.pk, message.job_id)
+
+        response = self.change_page(message)
+
+        job_url = reverse("django_rq:job_detail", args=[0, message.job_id])
+        self.assertContains(response, f'href="{job_url}"')
+
+    def test_says_when_the_job_is_gone(self):
+        message = make_contact_message()
+
+        response = self.change_page(message)
+
+        self.assertContains(response, "No job in Redis")
+
+
+class ResendActionTests(AdminTestCase):
+    def test_resends_a_failed_owner_notification_through_the_queue(self):
+        message = make_failed_message()
+        old_job_id = message.job_id
+
+        self.act("resend_owner_notification", message)
+        message.refresh_from_db()
+        queued = message.status
+        run_queued_jobs()
+
+        assert queued == Status.QUEUED
+        assert message.job_id != old_job_id
+        message.refresh_from_db()
+        assert message.status == Status.SENT
+        assert message.owner_email_status == EmailStatus.SENT
+        assert message.autoreply_status == EmailStatus.SENT
+        assert len(mail.outbox) == 2
+
+    def test_resends_only_the_autoreply(self):
+        message = make_contact_message(
+            status=Status.SENT,
+            owner_email_status=EmailStatus.SENT,
+            autoreply_status=EmailStatus.FAILED,
+        )
+
+        self.act("resend_autoreply", message)
+        run_queued_jobs()
+
+        message.refresh_from_db()
+        assert message.autoreply_status == EmailStatus.SENT
+        assert [email.to for email in mail.outbox] == [["grace@example.com"]]
+
+    def test_skips_a_message_whose_job_is_waiting(self):
+        message = make_failed_message()
+        queue.enqueue_delivery(message.pk, message.job_id)
+
+        response = self.act("resend_owner_notification", message)
+
+        self.assertContains(response, "still waiting to run")
+        message.refresh_from_db()
+        assert message.status == Status.FAILED
+
+    def test_skips_a_message_a_worker_holds(self):
+        message = make_failed_message(
+            lease_until=timezone.now() + timedelta(seconds=30)
+        )
+
+        response = self.act("resend_owner_notification", message)
+
+        self.assertContains(response, "a worker is sending it now")
+        assert queue.get_queue().count == 0
+
+    def test_clicking_twice_queues_once(self):
+        message = make_failed_message()
+
+        self.act("resend_owner_notification", message)
+        response = self.act("resend_owner_notification", message)
+
+        self.assertContains(response, "still waiting to run")
+        assert queue.get_queue().count == 1
+
+    def test_refuses_more_than_the_cap(self):
+        selected = [make_failed_message() for _ in range(51)]
+
+        response = self.act("resend_owner_notification", *selected)
+
+        self.assertContains(response, "at most 50")
+        assert queue.get_queue().count == 0
+
+
+class ExportActionTests(AdminTestCase):
+    def test_exports_the_selection_as_csv(self):
+        message = make_contact_message()
+        make_contact_message()
+
+        response = self.act("export_csv", message)
+
+        assert response["Content-Type"].startswith("text/csv")
+        rows = list(csv.DictReader(io.StringIO(response.content.decode())))
+        assert len(rows) == 1
+        assert rows[0]["reference"] == message.reference
+        assert rows[0]["message"] == message.message
+
+    def test_defuses_spreadsheet_formulas(self):
+        message = make_contact_message(
+            name="=HYPERLINK(1)", subject="+1 offer", message="@SUM(A1)"
+        )
+
+        response = self.act("export_csv", message)
+
+        row = next(csv.DictReader(io.StringIO(response.content.decode())))
+        assert row["name"] == "'=HYPERLINK(1)"
+        assert row["subject"] == "'+1 offer"
+        assert row["message"] == "'@SUM(A1)"
+
+    def test_leaves_ordinary_cells_alone(self):
+        assert csv_cell("Hello") == "Hello"
+        assert csv_cell(None) == ""
+        assert csv_cell("-5") == "'-5"

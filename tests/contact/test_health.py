@@ -1,0 +1,115 @@
+import time
+from datetime import timedelta
+from http import HTTPStatus
+
+from django.test import TestCase, override_settings
+from django.urls import reverse
+from django.utils import timezone
+from redis.exceptions import ConnectionError as RedisConnectionError
+from rq import SimpleWorker
+
+from contact import health, queue
+
+from .helpers import make_contact_message
+
+
+def start_worker() -> SimpleWorker:
+    """Register a worker in Redis as a running ``rqworker`` does."""
+    worker = SimpleWorker([queue.get_queue()], connection=queue.get_redis())
+    worker.register_birth()
+    return worker
+
+
+class HealthzTests(TestCase):
+    def get(self):
+        return self.client.get(reverse("healthz"))
+
+    def test_reports_a_healthy_site(self):
+        start_worker()
+        make_contact_message(status="sent", autoreply_status="sent")
+
+        response = self.get()
+
+        assert response.status_code == HTTPStatus.OK
+        report = response.json()
+        assert report["ok"] is True
+        assert report["database"] is True
+        assert report["redis"] is True
+        assert report["workers"] == 1
+        assert report["queue_length"] == 0
+        assert report["oldest_unsent_seconds"] is None
+        assert response["Cache-Control"].startswith("max-age=0")
+
+    def test_counts_queued_jobs_and_the_oldest_unsent_message(self):
+        start_worker()
+        message = make_contact_message(
+            created_at=timezone.now() - timedelta(seconds=30)
+        )
+        queue.enqueue_delivery(message.pk, message.job_id)
+
+        report = self.get().json()
+
+        assert report["queue_length"] == 1
+        assert 29 <= report["oldest_unsent_seconds"] < 60
+
+    @override_settings(HEALTH_OLDEST_UNSENT_SECONDS=60)
+    def test_a_message_waiting_too_long_is_unhealthy(self):
+        start_worker()
+        make_contact_message(created_at=timezone.now() - timedelta(minutes=5))
+
+        response = self.get()
+
+        assert response.status_code == HTTPStatus.SERVICE_UNAVAILABLE
+        assert response.json()["problems"] == ["a message has waited too long"]
+
+    @override_settings(HEALTH_NO_WORKER_SECONDS=60)
+    def test_a_missing_worker_is_tolerated_for_a_grace_period(self):
+        response = self.get()
+
+        assert response.status_code == HTTPStatus.OK
+        assert response.json()["workers"] == 0
+
+    @override_settings(HEALTH_NO_WORKER_SECONDS=60)
+    def test_no_worker_past_the_grace_period_is_unhealthy(self):
+        queue.get_redis().set(health.NO_WORKER_SINCE_KEY, time.time() - 120)
+
+        response = self.get()
+
+        assert response.status_code == HTTPStatus.SERVICE_UNAVAILABLE
+        assert response.json()["problems"] == ["no worker"]
+
+    @override_settings(HEALTH_NO_WORKER_SECONDS=60)
+    def test_a_worker_coming_back_resets_the_grace_period(self):
+        queue.get_redis().set(health.NO_WORKER_SINCE_KEY, time.time() - 120)
+        start_worker()
+
+        response = self.get()
+
+        assert response.status_code == HTTPStatus.OK
+        assert queue.get_redis().get(health.NO_WORKER_SINCE_KEY) is None
+
+    def test_a_dead_workers_leftover_registration_does_not_count(self):
+        worker = start_worker()
+        queue.get_redis().delete(worker.key)
+
+        assert self.get().json()["workers"] == 0
+
+    def test_unreachable_redis_is_unhealthy(self):
+        def refuse(*args, **kwargs):
+            raise RedisConnectionError("refused")
+
+        queue.get_redis().connection_pool.get_connection = refuse
+
+        response = self.get()
+
+        assert response.status_code == HTTPStatus.SERVICE_UNAVAILABLE
+        report = response.json()
+        assert report["redis"] is False
+        assert report["database"] is True
+        assert report["problems"] == ["redis unreachable"]
+
+    def test_costs_one_database_query(self):
+        start_worker()
+
+        with self.assertNumQueries(1):
+            self.get()
