@@ -7,10 +7,10 @@ visitor's name is always quoted as a display name and can never add a
 recipient.
 """
 
-from email.utils import formataddr, make_msgid
+from email.utils import formataddr
 
 from django.conf import settings
-from django.core.mail import DNS_NAME, EmailMultiAlternatives
+from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 
 from .models import ContactMessage
@@ -49,15 +49,14 @@ def _build(
 ) -> EmailMultiAlternatives:
     subject, text, html = _render(kind, _context(message))
     if not settings.EMAIL_BACKEND.startswith("anymail."):
-        # SMTP returns no id of its own; a Message-ID set here is one the
-        # delivery history can keep. Email services assign theirs.
-        kwargs["headers"] = {"Message-ID": make_msgid(domain=DNS_NAME)}
+        # SMTP returns no id of its own; the Message-ID set here is the one the
+        # delivery history keeps. Email services assign theirs.
+        kwargs["headers"] = {"Message-ID": message_id(kind, message)}
     email = EmailMultiAlternatives(
         subject=subject,
         body=text,
         from_email=formataddr((settings.SITE_NAME, settings.DEFAULT_FROM_EMAIL)),
         to=[to],
-        headers={"Message-ID": message_id(kind, message)},
         **kwargs,
     )
     email.attach_alternative(html, "text/html")

@@ -65,6 +65,11 @@ class ContactForm(forms.ModelForm):
         with transaction.atomic():
             message = super().save()
             transaction.on_commit(
-                partial(queue.enqueue_delivery, message.pk, message.job_id)
+                partial(
+                    queue.enqueue_delivery,
+                    message.pk,
+                    message.job_id,
+                    message.reference,
+                )
             )
         return message

@@ -28,14 +28,8 @@ def provider_message_id(email) -> str:
     return str(email.extra_headers.get("Message-ID", ""))[:255]
 
 
-def record_sent(message: ContactMessage, field: str, email) -> None:
-    """Record that ``field``'s email was accepted, and keep its message id."""
-    message_id = provider_message_id(email)
-    if message_id:
-        ContactMessage.objects.filter(pk=message.pk).update(
-            **{f"{field}_message_id": message_id}
-        )
-        setattr(message, f"{field}_message_id", message_id)
+def record_sent(message: ContactMessage, field: str, message_id: str) -> None:
+    """Record that ``field``'s email was accepted under ``message_id``."""
     _add(message, field, Outcome.SENT, provider_message_id=message_id)
 
 

@@ -114,7 +114,7 @@ def requeue_stalled(grace_seconds: int = 10) -> int:
             continue
         job_id = make_job_id()
         ContactMessage.objects.filter(pk=message.pk).update(job_id=job_id)
-        if queue.enqueue_delivery(message.pk, job_id):
+        if queue.enqueue_delivery(message.pk, job_id, message.reference):
             requeued += 1
             logger.info(
                 "Contact message %s (job %s): requeued by the sweeper",
@@ -154,15 +154,18 @@ def _send(message: ContactMessage, field: str, email, connection) -> None:
             raise
         _record(message, field, EmailStatus.FAILED, error)
         raise PermanentDeliveryError(str(error)) from error
-    _record(message, field, EmailStatus.SENT)
-    history.record_sent(message, field, email)
+    _record(message, field, EmailStatus.SENT, email=email)
 
 
-def _record(message: ContactMessage, field: str, outcome: str, error=None) -> None:
+def _record(
+    message: ContactMessage, field: str, outcome: str, error=None, email=None
+) -> None:
+    """Write one email's outcome to the row in a single UPDATE, then history."""
     now = timezone.now()
     changes = {f"{field}_status": outcome}
     if outcome == EmailStatus.SENT:
         changes[f"{field}_sent_at"] = now
+        changes[f"{field}_message_id"] = history.provider_message_id(email)
         logger.info(
             "Contact message %s (job %s): %s accepted by the server",
             message.reference,
@@ -190,7 +193,9 @@ def _record(message: ContactMessage, field: str, outcome: str, error=None) -> No
     ContactMessage.objects.filter(pk=message.pk).update(**changes)
     for name, value in changes.items():
         setattr(message, name, value)
-    if outcome != EmailStatus.SENT:
+    if outcome == EmailStatus.SENT:
+        history.record_sent(message, field, changes[f"{field}_message_id"])
+    else:
         history.record_failed(message, field, changes["last_error"])
     if changes.get("autoreply_status") == EmailStatus.SKIPPED:
         history.record_skipped(message, "autoreply")

@@ -18,8 +18,6 @@ from redis.exceptions import RedisError
 from redis.retry import Retry as RedisRetry
 from rq import Queue, Retry
 
-from .models import ContactMessage
-
 logger = logging.getLogger(__name__)
 
 DELIVER_JOB = "contact.jobs.deliver_message"
@@ -51,8 +49,10 @@ def get_queue() -> Queue:
     return django_rq.get_queue("default", connection=get_redis(), commit_mode="auto")
 
 
-def enqueue_delivery(message_id: int, job_id: str) -> bool:
+def enqueue_delivery(message_id: int, job_id: str, reference: str = "") -> bool:
     """Enqueue delivery of a saved message; return False if Redis is unreachable.
+
+    ``reference`` only names the message in the logs.
 
     Call it only for a committed row (from ``transaction.on_commit``), so the
     worker never looks for a message that does not exist yet. A failure is
@@ -72,20 +72,12 @@ def enqueue_delivery(message_id: int, job_id: str) -> bool:
     except RedisError:
         logger.warning(
             "Contact message %s (job %s): enqueue failed, left for the sweeper",
-            _reference(message_id),
+            reference or f"#{message_id}",
             job_id,
             exc_info=True,
         )
         return False
-    logger.info("Contact message %s (job %s): queued", _reference(message_id), job_id)
-    return True
-
-
-def _reference(message_id: int) -> str:
-    """Return the reference an owner would search the logs for."""
-    reference = (
-        ContactMessage.objects.filter(pk=message_id)
-        .values_list("reference", flat=True)
-        .first()
+    logger.info(
+        "Contact message %s (job %s): queued", reference or f"#{message_id}", job_id
     )
-    return reference or f"#{message_id}"
+    return True

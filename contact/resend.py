@@ -100,7 +100,12 @@ def _queue_again(message: ContactMessage, email: str) -> bool:
         ).update(**changes)
         if updated:
             transaction.on_commit(
-                partial(queue.enqueue_delivery, message.pk, changes["job_id"])
+                partial(
+                    queue.enqueue_delivery,
+                    message.pk,
+                    changes["job_id"],
+                    message.reference,
+                )
             )
     if updated:
         logger.info(

@@ -91,7 +91,7 @@ class DeliveryLogTests(TestCase):
         )
 
         with self.assertLogs("contact", logging.INFO) as logs:
-            queue.enqueue_delivery(message.pk, message.job_id)
+            queue.enqueue_delivery(message.pk, message.job_id, message.reference)
             run_queued_jobs()
 
         assert len(logs.output) >= 3
