@@ -248,6 +248,13 @@ class Visitor:
         except urllib.error.HTTPError as error:
             return error.code, error.read().decode()
 
+    def answers(self) -> bool:
+        """Return True once the site serves its home page."""
+        try:
+            return self.request("GET", "/")[0] == 200
+        except OSError:
+            return False
+
     def csrf_token(self) -> str:
         """Load the home page once, as a browser would, and keep its token."""
         if not getattr(self, "_token", None):

@@ -33,7 +33,7 @@ def test_procfile_processes_stay_within_a_small_redis_plan(fake_redis, start_pro
     worker = start_process("worker")
     sweeper = start_process("sweeper", CONTACT_SWEEP_SECONDS=0.5)
     visitor = Visitor(f"http://127.0.0.1:{port}")
-    assert wait_until(lambda: _answers(visitor), 30), web.log()
+    assert wait_until(lambda: visitor.answers(), 30), web.log()
 
     urls = []
     for i in range(20):
@@ -57,10 +57,3 @@ def test_procfile_processes_stay_within_a_small_redis_plan(fake_redis, start_pro
     assert counts["worker"] <= 3
     assert counts["sweeper"] <= 1
     assert counts["web"] + counts["worker"] + counts["sweeper"] <= 8
-
-
-def _answers(visitor) -> bool:
-    try:
-        return visitor.request("GET", "/")[0] == 200
-    except OSError:
-        return False

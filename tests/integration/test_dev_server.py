@@ -1,0 +1,58 @@
+"""The development runner (bin/dev's second half) falls back to an embedded Redis."""
+
+import os
+import signal
+import subprocess
+import sys
+
+import pytest
+
+from devtools.embedded_redis import free_port
+
+from .conftest import database_url
+from .services import ROOT, Visitor, service_env, status_url_in, wait_until
+
+pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+
+
+def test_serve_without_redis_starts_an_embedded_one_and_delivers(smtp, tmp_path):
+    port = free_port()
+    env = service_env(
+        DATABASE_URL=database_url(),
+        REDIS_URL=f"redis://127.0.0.1:{free_port()}/0",  # nothing listens there
+        EMAIL_URL=smtp.url,
+        PORT=port,
+        CONTACT_MIN_FILL_SECONDS=0,
+    )
+    log = tmp_path / "serve.log"
+    process = subprocess.Popen(
+        [sys.executable, "bin/serve.py"],
+        cwd=ROOT,
+        env=env,
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        visitor = Visitor(f"http://127.0.0.1:{port}")
+        assert wait_until(lambda: visitor.answers(), 40), log.read_text()
+
+        code, fragment = visitor.submit(
+            {
+                "name": "Ada",
+                "email": "ada@example.com",
+                "subject": "Hi",
+                "message": "Hello",
+            }
+        )
+        status_url = status_url_in(fragment)
+
+        assert code == 200
+        assert wait_until(lambda: visitor.status(status_url) == "sent", 30), (
+            log.read_text()
+        )
+        assert "using an embedded one" in log.read_text()
+        assert len(smtp.messages) == 2
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(20)
