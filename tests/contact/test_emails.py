@@ -1,0 +1,35 @@
+from django.test import TestCase, override_settings
+
+from contact import emails
+
+from .helpers import make_contact_message
+
+
+class MessageIdTests(TestCase):
+    def test_each_email_of_a_message_has_its_own_stable_message_id(self):
+        message = make_contact_message()
+
+        first = emails.owner_notification(message).extra_headers["Message-ID"]
+        again = emails.owner_notification(message).extra_headers["Message-ID"]
+        reply = emails.autoreply(message).extra_headers["Message-ID"]
+
+        assert first == again == f"<{message.reference}.owner_notification@example.org>"
+        assert reply == f"<{message.reference}.autoreply@example.org>"
+
+    @override_settings(EMAIL_BACKEND="anymail.backends.postmark.EmailBackend")
+    def test_email_services_assign_their_own_ids(self):
+        message = make_contact_message()
+
+        email = emails.owner_notification(message)
+
+        assert "Message-ID" not in email.extra_headers
+
+
+class OwnerNotificationTests(TestCase):
+    def test_reply_to_quotes_a_name_with_a_comma(self):
+        message = make_contact_message(name="Doe, Jane")
+
+        email = emails.owner_notification(message)
+
+        assert email.reply_to == ['"Doe, Jane" <grace@example.com>']
+        assert email.to == ["owner@example.net"]
