@@ -27,7 +27,7 @@ def load_settings(**env) -> dict:
     result = subprocess.run(
         [sys.executable, "-c", PRINT],
         cwd=ROOT,
-        env={"PATH": "/usr/bin:/bin", **env},
+        env={"PATH": "/usr/bin:/bin", "DEBUG": "1", **env},
         capture_output=True,
         text=True,
         check=True,
