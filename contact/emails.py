@@ -4,7 +4,9 @@ Templates live in ``templates/contact/email/``: ``<kind>_subject.txt``,
 ``<kind>.txt`` and ``<kind>.html`` for the kinds ``owner_notification`` and
 ``autoreply``. Addresses are built with :func:`email.utils.formataddr`, so a
 visitor's name is always quoted as a display name and can never add a
-recipient.
+recipient. The name and subject are folded onto one line here as well as in
+the form, so a row edited in the admin or saved before the form folded them
+still makes valid headers.
 """
 
 from email.utils import formataddr
@@ -14,12 +16,13 @@ from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 
 from .models import ContactMessage
+from .text import one_line
 
 
 def _render(kind: str, context: dict) -> tuple[str, str, str]:
     subject = render_to_string(f"contact/email/{kind}_subject.txt", context)
     # A subject must stay on one line whatever the template or the visitor wrote.
-    subject = " ".join(subject.split())
+    subject = one_line(subject)
     text = render_to_string(f"contact/email/{kind}.txt", context)
     html = render_to_string(f"contact/email/{kind}.html", context)
     return subject, text, html
@@ -73,7 +76,7 @@ def owner_notification(message: ContactMessage) -> EmailMultiAlternatives:
         "owner_notification",
         message,
         to=settings.CONTACT_OWNER_EMAIL,
-        reply_to=[formataddr((message.name, message.email))],
+        reply_to=[formataddr((one_line(message.name), message.email))],
     )
 
 
