@@ -13,6 +13,7 @@ from datetime import timedelta
 
 from django.utils import timezone
 from redis.exceptions import RedisError
+from rq import get_current_job
 
 from . import queue
 from .models import ContactMessage
@@ -47,8 +48,10 @@ def _reserve(message: ContactMessage) -> bool:
     digest = hashlib.sha256(message.email.lower().encode()).hexdigest()
     key = f"contact:autoreply:{digest}"
     owner = message.reference.encode()
+    # Inside a worker, the job's own connection: no extra client per worker.
+    job = get_current_job()
     try:
-        redis = queue.get_redis()
+        redis = job.connection if job is not None else queue.get_redis()
         if redis.set(key, owner, nx=True, ex=int(WINDOW.total_seconds())):
             return True
         return redis.get(key) == owner
