@@ -55,6 +55,18 @@ def client_ip(request: HttpRequest) -> str:
         return remote
 
 
+def _ip_key(group: str, request: HttpRequest) -> str:
+    # One IPv6 client usually holds a whole /64; counting single addresses
+    # would let it post from a new one each time.
+    address = client_ip(request)
+    try:
+        if ipaddress.ip_address(address).version == 6:
+            return str(ipaddress.ip_network(f"{address}/64", strict=False))
+    except ValueError:
+        pass
+    return address
+
+
 def check(request: HttpRequest, email: str) -> Limited | None:
     """Count one submission from ``request`` by ``email``; return any limit hit.
 
@@ -63,11 +75,7 @@ def check(request: HttpRequest, email: str) -> Limited | None:
     Redis cannot be asked.
     """
     limits = [
-        (
-            "ip",
-            settings.CONTACT_RATE_LIMIT_PER_IP,
-            lambda group, request: client_ip(request),
-        ),
+        ("ip", settings.CONTACT_RATE_LIMIT_PER_IP, _ip_key),
         (
             "email",
             settings.CONTACT_RATE_LIMIT_PER_EMAIL,
