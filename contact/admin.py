@@ -10,7 +10,7 @@ from django.utils.html import format_html
 from redis.exceptions import RedisError
 from rq.job import Job
 
-from . import queue
+from . import queue, spam
 from .models import ContactMessage, DeliveryAttempt
 from .resend import MAX_RESENDS, resend
 
@@ -28,6 +28,8 @@ CSV_FIELDS = [
     "autoreply_tracking",
     "attempts",
     "last_error",
+    "is_spam",
+    "spam_reason",
 ]
 
 # A spreadsheet runs a cell that starts with one of these as a formula.
@@ -70,8 +72,10 @@ class ContactMessageAdmin(admin.ModelAdmin):
         "owner_email_status",
         "autoreply_status",
         "attempts",
+        "is_spam",
     ]
     list_filter = [
+        "is_spam",
         "status",
         "owner_email_status",
         "autoreply_status",
@@ -83,7 +87,13 @@ class ContactMessageAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
     ordering = ["-created_at"]
     inlines = [DeliveryAttemptInline]
-    actions = ["resend_owner_notification", "resend_autoreply", "export_csv"]
+    actions = [
+        "resend_owner_notification",
+        "resend_autoreply",
+        "mark_as_spam",
+        "release_from_spam",
+        "export_csv",
+    ]
     readonly_fields = [
         "reference",
         "created_at",
@@ -101,6 +111,8 @@ class ContactMessageAdmin(admin.ModelAdmin):
         "job_id",
         "rq_job",
         "lease_until",
+        "is_spam",
+        "spam_reason",
     ]
     fieldsets = [
         (None, {"fields": ["name", "email", "subject", "message"]}),
@@ -119,6 +131,7 @@ class ContactMessageAdmin(admin.ModelAdmin):
                     "last_error",
                     ("job_id", "rq_job"),
                     "lease_until",
+                    ("is_spam", "spam_reason"),
                 ]
             },
         ),
@@ -144,6 +157,29 @@ class ContactMessageAdmin(admin.ModelAdmin):
     @admin.action(description="Send the auto-reply again")
     def resend_autoreply(self, request, queryset) -> None:
         self._resend(request, queryset, "autoreply")
+
+    @admin.action(description="Mark as spam (send nothing more)")
+    def mark_as_spam(self, request, queryset) -> None:
+        marked = spam.mark_as_spam(queryset)
+        if marked:
+            self.message_user(
+                request, f"Marked as spam: {', '.join(marked)}.", messages.SUCCESS
+            )
+
+    @admin.action(description="Not spam: deliver as usual")
+    def release_from_spam(self, request, queryset) -> None:
+        if queryset.count() > MAX_RESENDS:
+            self.message_user(
+                request,
+                f"Select at most {MAX_RESENDS} messages to release.",
+                messages.ERROR,
+            )
+            return
+        released = spam.release(queryset)
+        if released:
+            self.message_user(
+                request, f"Released: {', '.join(released)}.", messages.SUCCESS
+            )
 
     @admin.action(description="Export selected messages as CSV")
     def export_csv(self, request, queryset) -> HttpResponse:

@@ -4,7 +4,9 @@ Templates live in ``templates/contact/email/``: ``<kind>_subject.txt``,
 ``<kind>.txt`` and ``<kind>.html`` for the kinds ``owner_notification`` and
 ``autoreply``. Addresses are built with :func:`email.utils.formataddr`, so a
 visitor's name is always quoted as a display name and can never add a
-recipient.
+recipient. The name and subject are folded onto one line here as well as in
+the form, so a row edited in the admin or saved before the form folded them
+still makes valid headers.
 """
 
 from email.utils import formataddr
@@ -12,17 +14,29 @@ from email.utils import formataddr
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
+from django.utils.encoding import punycode
 
 from .models import ContactMessage
+from .text import one_line
 
 
 def _render(kind: str, context: dict) -> tuple[str, str, str]:
     subject = render_to_string(f"contact/email/{kind}_subject.txt", context)
     # A subject must stay on one line whatever the template or the visitor wrote.
-    subject = " ".join(subject.split())
+    subject = one_line(subject)
     text = render_to_string(f"contact/email/{kind}.txt", context)
     html = render_to_string(f"contact/email/{kind}.html", context)
     return subject, text, html
+
+
+def ascii_address(email: str) -> str:
+    """Return ``email`` with its domain in ASCII (IDNA), as headers need it.
+
+    The form refuses non-ASCII local parts, so the domain is all that may
+    need converting; ``bücher.example`` becomes ``xn--bcher-kva.example``.
+    """
+    local, _, domain = email.rpartition("@")
+    return f"{local}@{punycode(domain)}"
 
 
 def _context(message: ContactMessage) -> dict:
@@ -73,7 +87,7 @@ def owner_notification(message: ContactMessage) -> EmailMultiAlternatives:
         "owner_notification",
         message,
         to=settings.CONTACT_OWNER_EMAIL,
-        reply_to=[formataddr((message.name, message.email))],
+        reply_to=[formataddr((one_line(message.name), ascii_address(message.email)))],
     )
 
 
@@ -83,4 +97,4 @@ def autoreply(message: ContactMessage) -> EmailMultiAlternatives:
     It never repeats the visitor's name, subject or text: an address typed by
     a stranger must not turn the form into a way to mail arbitrary content.
     """
-    return _build("autoreply", message, to=message.email)
+    return _build("autoreply", message, to=ascii_address(message.email))

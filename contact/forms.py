@@ -1,24 +1,67 @@
+import logging
 import re
+import time
 from functools import partial
 
 from django import forms
+from django.conf import settings
+from django.core import signing
 from django.db import transaction
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from . import queue
+from . import captcha, queue
 from .models import ContactMessage
+from .text import one_line
 
-# Line breaks and other control characters have no place in a one-line field
-# that ends up in an email header.
-_CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")
+logger = logging.getLogger(__name__)
+
+# Only plain addresses: no quoted local parts, spaces or control characters,
+# which some mail software mishandles and no person needs on a contact form.
+_UNSAFE_IN_ADDRESS = re.compile(r'[\s"\\\x00-\x1f\x7f-\x9f]')
+
+STARTED_SALT = "contact.forms.started"
 
 
-def _one_line(value: str) -> str:
-    return " ".join(_CONTROL_CHARACTERS.sub(" ", value).split())
+def _signed_now() -> str:
+    return signing.dumps(time.time(), salt=STARTED_SALT)
+
+
+class HoneypotInput(forms.TextInput):
+    """A text field hidden from people, which form-filling bots fill in.
+
+    It counts as a hidden field, so templates that list ``hidden_fields``
+    place it; its container's ``hidden`` attribute keeps it off screen, out
+    of the tab order and away from screen readers.
+    """
+
+    @property
+    def is_hidden(self) -> bool:
+        return True
+
+    def render(self, name, value, attrs=None, renderer=None) -> str:
+        attrs = {**(attrs or {}), "autocomplete": "off", "tabindex": "-1"}
+        return format_html(
+            '<div class="contact-form__trap" hidden><label for="{}">{}</label>{}</div>',
+            attrs.get("id", ""),
+            _("Leave this field empty"),
+            super().render(name, value, attrs, renderer),
+        )
 
 
 class ContactForm(forms.ModelForm):
-    """The public contact form: validates a message, saves it, queues delivery."""
+    """The public contact form: validates a message, saves it, queues delivery.
+
+    Messages that trip a guard (the hidden field filled in, posted faster
+    than ``CONTACT_MIN_FILL_SECONDS``, or a human check that could not be
+    verified) are still valid: the sender sees the usual confirmation, and
+    the message is saved as spam for the owner to review instead of emailed.
+    """
+
+    website = forms.CharField(required=False, widget=HoneypotInput, max_length=200)
+    started = forms.CharField(
+        required=False, widget=forms.HiddenInput, initial=_signed_now, max_length=200
+    )
 
     class Meta:
         model = ContactMessage
@@ -35,16 +78,36 @@ class ContactForm(forms.ModelForm):
             "message": _("Message"),
         }
 
+    def __init__(self, *args, client_ip: str | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.client_ip = client_ip
+        self.spam_reason = ""
+        if captcha.enabled():
+            self.fields["captcha"] = captcha.TurnstileField()
+
     def clean_name(self) -> str:
         """Fold line breaks to spaces: the name becomes a Reply-To display name."""
-        name = _one_line(self.cleaned_data["name"])
+        name = one_line(self.cleaned_data["name"])
         if not name:
             raise forms.ValidationError(_("Please tell me your name."), code="required")
         return name
 
+    def clean_email(self) -> str:
+        """Accept only a plain address that every mail server takes as written.
+
+        Django's own check has already refused non-ASCII local parts; a
+        domain in any script is fine and is sent in its ASCII (IDNA) form.
+        """
+        email = self.cleaned_data["email"]
+        if _UNSAFE_IN_ADDRESS.search(email):
+            raise forms.ValidationError(
+                _("Enter an address without quotes or spaces."), code="invalid"
+            )
+        return email
+
     def clean_subject(self) -> str:
         """Fold line breaks to spaces: the subject goes into an email header."""
-        subject = _one_line(self.cleaned_data["subject"])
+        subject = one_line(self.cleaned_data["subject"])
         if not subject:
             raise forms.ValidationError(_("Please add a subject."), code="required")
         return subject
@@ -55,13 +118,59 @@ class ContactForm(forms.ModelForm):
             raise forms.ValidationError(_("Please write a message."), code="required")
         return message
 
+    def clean_captcha(self) -> str:
+        """Ask Cloudflare about the challenge's token.
+
+        A refused token is a field error, so a person can try the challenge
+        again. If Cloudflare cannot be asked, the message is kept for the
+        owner to review rather than lost or let through unchecked.
+        """
+        token = self.cleaned_data["captcha"]
+        verdict = captcha.verify(token, self.client_ip)
+        if verdict is False:
+            raise forms.ValidationError(
+                _("The check did not work; please try it again."), code="invalid"
+            )
+        if verdict is None:
+            self._hold("the human check could not be verified")
+        return token
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        if cleaned.get("website"):
+            self._hold("the hidden field was filled in")
+        minimum = settings.CONTACT_MIN_FILL_SECONDS
+        if minimum:
+            try:
+                started = float(
+                    signing.loads(cleaned.get("started") or "", salt=STARTED_SALT)
+                )
+            except (signing.BadSignature, TypeError, ValueError):
+                self._hold("the form's timestamp was missing or altered")
+            else:
+                elapsed = time.time() - started
+                if elapsed < minimum:
+                    self._hold(f"posted {elapsed:.1f} s after the form was served")
+        return cleaned
+
+    def _hold(self, reason: str) -> None:
+        if not self.spam_reason:
+            self.spam_reason = reason
+
+    @property
+    def is_spam(self) -> bool:
+        return bool(self.spam_reason)
+
     def save(self) -> ContactMessage:
         """Save the message and queue its delivery once the row is committed.
 
         The job is enqueued from ``on_commit``, never before: a worker must not
         look for a row that a rollback would remove. If Redis is unreachable the
-        row is still saved as queued and the sweeper enqueues it later.
+        row is still saved as queued and the sweeper enqueues it later. A
+        message held as spam is saved with both emails skipped and no job.
         """
+        if self.is_spam:
+            return self._save_as_spam()
         with transaction.atomic():
             message = super().save()
             transaction.on_commit(
@@ -72,4 +181,18 @@ class ContactForm(forms.ModelForm):
                     message.reference,
                 )
             )
+        return message
+
+    def _save_as_spam(self) -> ContactMessage:
+        message = super().save(commit=False)
+        message.is_spam = True
+        message.spam_reason = self.spam_reason[:100]
+        message.owner_email_status = ContactMessage.EmailStatus.SKIPPED
+        message.autoreply_status = ContactMessage.EmailStatus.SKIPPED
+        message.save()
+        logger.info(
+            "Contact message %s: held as spam, %s",
+            message.reference,
+            message.spam_reason,
+        )
         return message

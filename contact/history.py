@@ -40,8 +40,9 @@ def record_failed(
     _add(message, field, Outcome.RETRYING if will_retry else Outcome.FAILED, error)
 
 
-def record_skipped(message: ContactMessage, field: str) -> None:
-    _add(message, field, Outcome.SKIPPED)
+def record_skipped(message: ContactMessage, field: str, reason: str = "") -> None:
+    """Record that ``field``'s email was not sent, and why, for the owner."""
+    _add(message, field, Outcome.SKIPPED, reason)
 
 
 def record_report(

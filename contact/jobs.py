@@ -24,7 +24,7 @@ from rq import get_current_job
 from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
 
-from . import emails, history, queue
+from . import autoreply, emails, history, queue
 from .models import ContactMessage, make_job_id
 
 logger = logging.getLogger(__name__)
@@ -73,7 +73,10 @@ def deliver_message(message_id: int) -> None:
                 message, "owner_email", emails.owner_notification(message), connection
             )
         if message.autoreply_status == EmailStatus.PENDING:
-            _send(message, "autoreply", emails.autoreply(message), connection)
+            if reason := autoreply.reason_to_skip(message):
+                _skip(message, "autoreply", reason)
+            else:
+                _send(message, "autoreply", emails.autoreply(message), connection)
     except PermanentDeliveryError:
         pass
     except Exception as error:
@@ -198,7 +201,23 @@ def _record(
     else:
         history.record_failed(message, field, changes["last_error"])
     if changes.get("autoreply_status") == EmailStatus.SKIPPED:
-        history.record_skipped(message, "autoreply")
+        history.record_skipped(message, "autoreply", "the owner notification failed")
+
+
+def _skip(message: ContactMessage, field: str, reason: str) -> None:
+    """Record that ``field``'s email will not be sent, and why."""
+    ContactMessage.objects.filter(pk=message.pk).update(
+        **{f"{field}_status": EmailStatus.SKIPPED}
+    )
+    setattr(message, f"{field}_status", EmailStatus.SKIPPED)
+    history.record_skipped(message, field, reason)
+    logger.info(
+        "Contact message %s (job %s): %s skipped, %s",
+        message.reference,
+        history.current_job_id(message),
+        field,
+        reason,
+    )
 
 
 def _give_up_or_release(

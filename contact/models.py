@@ -4,6 +4,8 @@ from datetime import timedelta
 
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Length
+from django.db.models.lookups import LessThanOrEqual
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -29,13 +31,18 @@ def make_job_id() -> str:
 
 class ContactMessageQuerySet(models.QuerySet):
     def unfinished(self):
-        """Return messages with an email still to attempt."""
+        """Return messages with an email still to attempt.
+
+        Messages held as spam never count: no job sends them, the sweeper
+        leaves them alone and the health check does not wait for them.
+        """
         return self.filter(
             Q(status__in=[ContactMessage.Status.QUEUED, ContactMessage.Status.SENDING])
             | Q(
                 status=ContactMessage.Status.SENT,
                 autoreply_status=ContactMessage.EmailStatus.PENDING,
-            )
+            ),
+            is_spam=False,
         )
 
     def unleased(self, now=None):
@@ -72,6 +79,10 @@ class ContactMessage(models.Model):
         REJECTED = "rejected", _("Rejected")
 
     FINAL_STATUSES = (Status.SENT, Status.FAILED)
+
+    # How long a message held as spam reads "queued" to its sender before it
+    # reads "sent", as a real message would after its first poll.
+    SPAM_SHOWN_QUEUED = timedelta(seconds=1)
 
     name = models.CharField(_("name"), max_length=100)
     email = models.EmailField(_("email"), max_length=254)
@@ -132,11 +143,31 @@ class ContactMessage(models.Model):
         blank=True,
     )
 
+    # A message the abuse guards or the owner judged to be spam: kept for
+    # review, never emailed until the owner releases it.
+    is_spam = models.BooleanField(_("spam"), default=False)
+    spam_reason = models.CharField(_("why spam"), max_length=100, blank=True)
+
     objects = ContactMessageQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at"]
         indexes = [models.Index(fields=["status", "created_at"])]
+        # The form enforces these lengths; the database does too, whatever
+        # writes the row. A TextField's max_length alone reaches no database,
+        # and SQLite ignores a varchar's length.
+        constraints = [
+            models.CheckConstraint(
+                condition=LessThanOrEqual(Length(field), limit),
+                name=f"contact_message_{field}_length",
+            )
+            for field, limit in (
+                ("name", 100),
+                ("email", 254),
+                ("subject", 150),
+                ("message", 5000),
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.reference} from {self.email}"
@@ -146,6 +177,8 @@ class ContactMessage(models.Model):
 
     @property
     def is_final(self) -> bool:
+        if self.is_spam:
+            return self.visitor_status == self.Status.SENT
         return self.status in self.FINAL_STATUSES
 
     @property
@@ -154,8 +187,14 @@ class ContactMessage(models.Model):
 
         A sent message becomes "delivered" once the email service reports the
         owner's copy in their inbox, and "failed" if that copy bounced or was
-        rejected after all.
+        rejected after all. A message held as spam looks to its sender like
+        any other: queued on the confirmation, sent from the first poll on.
+        Telling a bot it was caught would only teach it what to change.
         """
+        if self.is_spam:
+            if timezone.now() - self.created_at < self.SPAM_SHOWN_QUEUED:
+                return self.Status.QUEUED
+            return self.Status.SENT
         if self.status != self.Status.SENT:
             return self.status
         if self.owner_email_tracking == self.Tracking.DELIVERED:

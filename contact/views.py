@@ -1,13 +1,16 @@
+import math
 from http import HTTPStatus
 
 from django.conf import settings
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HTMX_STOP_POLLING
 
+from . import ratelimit
 from .forms import ContactForm
 from .models import ContactMessage
 from .types import HtmxHttpRequest
@@ -19,20 +22,33 @@ def contact_form(request: HtmxHttpRequest) -> HttpResponse:
     """Show the form on a page of its own, or take a submission from any page.
 
     htmx posts get a fragment: the confirmation, or the form with its errors.
-    Plain posts follow post/redirect/get to the message's status page.
+    Plain posts follow post/redirect/get to the message's status page. A valid
+    message over a rate limit gets the form back, text kept, with HTTP 429
+    and a note saying when to try again; nothing is saved.
     """
     if request.method == "GET":
         return render(request, "contact/contact_page.html", {"form": ContactForm()})
 
-    form = ContactForm(request.POST)
+    form = ContactForm(request.POST, client_ip=ratelimit.client_ip(request))
+    template = "contact/_form.html" if request.htmx else "contact/contact_page.html"
     if not form.is_valid():
-        template = "contact/_form.html" if request.htmx else "contact/contact_page.html"
         return render(
             request,
             template,
             {"form": form},
             status=HTTPStatus.UNPROCESSABLE_ENTITY,
         )
+
+    limited = ratelimit.check(request, form.cleaned_data["email"])
+    if limited:
+        response = render(
+            request,
+            template,
+            {"form": form, "rate_limited": _try_again_in(limited.retry_after)},
+            status=HTTPStatus.TOO_MANY_REQUESTS,
+        )
+        response["Retry-After"] = str(limited.retry_after)
+        return response
 
     message = form.save()
     if request.htmx:
@@ -68,3 +84,13 @@ def _status_context(message: ContactMessage) -> dict:
         "polling": not message.is_final and not expired,
         "polling_expired": expired and not message.is_final,
     }
+
+
+def _try_again_in(seconds: int) -> str:
+    if seconds <= 60:
+        return "a minute"
+    if seconds < 3600:
+        minutes = math.ceil(seconds / 60)
+        return ngettext("%d minute", "%d minutes", minutes) % minutes
+    hours = math.ceil(seconds / 3600)
+    return ngettext("%d hour", "%d hours", hours) % hours

@@ -9,3 +9,12 @@ def site(request) -> dict:
         "site_tagline": settings.SITE_TAGLINE,
         "site_intro": settings.SITE_INTRO,
     }
+
+
+def csp_nonce(request) -> dict:
+    """Expose the request's Content-Security-Policy nonce as ``csp_nonce``.
+
+    django-csp puts the nonce in the header only once a template has used it,
+    so pages without inline scripts keep a policy without one.
+    """
+    return {"csp_nonce": getattr(request, "csp_nonce", "")}

@@ -5,10 +5,14 @@ clone; a deployment sets at least ``SECRET_KEY``, ``DEBUG=0``, ``ALLOWED_HOSTS``
 ``DATABASE_URL``, ``REDIS_URL``, ``EMAIL_URL`` and ``CONTACT_OWNER_EMAIL``.
 """
 
+import re
 from pathlib import Path
 
 import environ
+from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -17,7 +21,9 @@ env = environ.Env()
 
 # Core
 
-DEBUG = env.bool("DEBUG", default=True)
+# Off unless asked for: a deployment that forgets the variable must not show
+# tracebacks and settings to the world. ``bin/dev`` switches it on.
+DEBUG = env.bool("DEBUG", default=False)
 
 # A development key is only acceptable while DEBUG is on; production refuses to
 # start without a real one rather than signing cookies with a public string.
@@ -35,6 +41,26 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 if env.bool("TRUST_X_FORWARDED_PROTO", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
+# How many proxies in front of the site append to X-Forwarded-For (Heroku's
+# router: 1). The client address is that many entries from the right; 0 trusts
+# none and uses the connecting address, since anyone can send the header.
+TRUST_X_FORWARDED_FOR = env.int("TRUST_X_FORWARDED_FOR", default=0)
+
+# Production over HTTPS: redirect plain http, keep cookies off plain http and
+# tell browsers to use HTTPS only (HSTS). A switch of its own, because the
+# same production settings also run over plain http on 127.0.0.1 in checks.
+HTTPS_ONLY = env.bool("HTTPS_ONLY", default=False)
+if HTTPS_ONLY:
+    SECURE_SSL_REDIRECT = True
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    # Start lower (e.g. 300) when trying HTTPS on a domain for the first time:
+    # browsers remember the policy for this many seconds.
+    SECURE_HSTS_SECONDS = env.int("HSTS_SECONDS", default=365 * 24 * 3600)
+    # The policy covers subdomains too; set 0 if one still serves plain http.
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("HSTS_INCLUDE_SUBDOMAINS", default=True)
+    SECURE_HSTS_PRELOAD = SECURE_HSTS_INCLUDE_SUBDOMAINS
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
@@ -43,7 +69,9 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    "csp",
     "django_htmx",
+    "django_ratelimit",
     "django_rq",
     "anymail",
     "template_partials",
@@ -60,6 +88,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "contact.csp.SiteCSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
 ]
 
@@ -77,6 +106,9 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "frontend.context_processors.site",
+                # The request's CSP nonce as ``csp_nonce``, which django-htmx's
+                # script tag also reads.
+                "frontend.context_processors.csp_nonce",
             ],
         },
     },
@@ -109,6 +141,30 @@ REDIS_SOCKET_TIMEOUT = env.float("REDIS_SOCKET_TIMEOUT", default=0.5)
 REDIS_SSL_CERT_REQS = (
     "required" if env.bool("REDIS_SSL_VERIFY", default=True) else "none"
 )
+
+# The rate limits' counters live in the same Redis, through Django's own Redis
+# cache with the queue's fail-fast client options: a Redis that is down or
+# hanging costs a post at most one REDIS_SOCKET_TIMEOUT before the limits are
+# skipped (see contact.ratelimit). One pool per process, opened on first use.
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "ratelimit": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": "contact",
+        "OPTIONS": {
+            "socket_connect_timeout": REDIS_SOCKET_TIMEOUT,
+            "socket_timeout": REDIS_SOCKET_TIMEOUT,
+            "retry": Retry(NoBackoff(), 0),
+            "health_check_interval": 30,
+            **(
+                {"ssl_cert_reqs": REDIS_SSL_CERT_REQS}
+                if REDIS_URL.startswith("rediss://")
+                else {}
+            ),
+        },
+    },
+}
 
 RQ_QUEUES = {
     "default": {
@@ -174,6 +230,72 @@ CONTACT_SWEEP_GRACE_SECONDS = env.int("CONTACT_SWEEP_GRACE_SECONDS", default=10)
 CONTACT_POLL_SECONDS = env.int("CONTACT_POLL_SECONDS", default=120)
 # Days a message is kept before ``manage.py purge_messages`` deletes it.
 CONTACT_RETENTION_DAYS = env.int("CONTACT_RETENTION_DAYS", default=365)
+
+
+# Abuse guards (docs/security.md)
+
+# A form posted sooner than this many seconds after the page served it is held
+# as spam; 0 switches the time trap off (load tests post at machine speed).
+CONTACT_MIN_FILL_SECONDS = env.float("CONTACT_MIN_FILL_SECONDS", default=3)
+
+
+def _rate(name: str, default: str) -> str | None:
+    """Read a rate such as ``5/m`` or ``20/h``; an empty value switches it off."""
+    value = env.str(name, default=default).strip()
+    if value and not re.fullmatch(r"\d+/\d*[smhd]", value):
+        raise ImproperlyConfigured(f"{name} must look like 5/m or 20/h, not {value!r}")
+    return value or None
+
+
+# Messages accepted per client address and per sender address; over either,
+# the visitor gets HTTP 429 and nothing is saved.
+CONTACT_RATE_LIMIT_PER_IP = _rate("CONTACT_RATE_LIMIT_PER_IP", "20/h")
+CONTACT_RATE_LIMIT_PER_EMAIL = _rate("CONTACT_RATE_LIMIT_PER_EMAIL", "5/h")
+
+# django-ratelimit counts in the Redis cache above. Its system check lists the
+# cache backends it was tested with, which predate Django's own Redis cache;
+# that backend has the atomic INCR and the sharing across processes it needs.
+RATELIMIT_USE_CACHE = "ratelimit"
+# A counter that vanished between its two commands must not block a visitor.
+RATELIMIT_FAIL_OPEN = True
+SILENCED_SYSTEM_CHECKS = ["django_ratelimit.W001"]
+
+# Cloudflare Turnstile, on when both keys are set. The visitor's browser gets
+# a challenge; the form checks its answer with Cloudflare before saving.
+TURNSTILE_SITE_KEY = env.str("TURNSTILE_SITE_KEY", default="")
+TURNSTILE_SECRET_KEY = env.str("TURNSTILE_SECRET_KEY", default="")
+TURNSTILE_VERIFY_URL = env.str(
+    "TURNSTILE_VERIFY_URL",
+    default="https://challenges.cloudflare.com/turnstile/v0/siteverify",
+)
+# Seconds the form waits for Cloudflare's answer before holding the message for
+# review instead.
+TURNSTILE_TIMEOUT = env.float("TURNSTILE_TIMEOUT", default=3)
+TURNSTILE_ORIGIN = "https://challenges.cloudflare.com"
+
+
+# Content Security Policy (django-csp): scripts and styles only from the site
+# itself, nothing inline, no eval; a script tag may also carry the request's
+# nonce. Cloudflare's challenge is allowed only while it is switched on.
+
+_captcha_sources = (
+    [TURNSTILE_ORIGIN] if TURNSTILE_SITE_KEY and TURNSTILE_SECRET_KEY else []
+)
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE, *_captcha_sources],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "frame-src": _captcha_sources or [NONE],
+        "frame-ancestors": [NONE],
+        "form-action": [SELF],
+        "base-uri": [NONE],
+        "object-src": [NONE],
+    },
+}
 
 
 # Health (/healthz answers 503 past these)

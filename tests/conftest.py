@@ -1,5 +1,6 @@
 import fakeredis
 import pytest
+from django.core.cache import caches
 
 from contact import queue
 
@@ -13,3 +14,10 @@ def fake_redis(monkeypatch):
     monkeypatch.setattr(queue, "get_redis", lambda: connection)
     yield connection
     queue.get_queue.cache_clear()
+
+
+@pytest.fixture(autouse=True)
+def empty_rate_limits():
+    """Start every test with no rate-limit counters."""
+    caches["ratelimit"].clear()
+    yield

@@ -217,3 +217,62 @@ class ExportActionTests(AdminTestCase):
         assert csv_cell("Hello") == "Hello"
         assert csv_cell(None) == ""
         assert csv_cell("-5") == "'-5"
+
+
+SCRIPT = "<script>alert(1)</script>"
+
+
+class SpamActionTests(AdminTestCase):
+    def test_filters_held_messages(self):
+        make_contact_message()
+        held = make_contact_message(is_spam=True, spam_reason="too fast")
+
+        response = self.client.get(CHANGELIST, {"is_spam__exact": "1"})
+
+        assert list(response.context["cl"].result_list) == [held]
+
+    def test_marks_messages_as_spam(self):
+        message = make_contact_message()
+
+        response = self.act("mark_as_spam", message)
+
+        self.assertContains(response, f"Marked as spam: {message.reference}")
+        message.refresh_from_db()
+        assert message.is_spam
+
+    def test_not_spam_delivers_through_the_queue(self):
+        message = make_contact_message(
+            is_spam=True,
+            owner_email_status=EmailStatus.SKIPPED,
+            autoreply_status=EmailStatus.SKIPPED,
+        )
+
+        response = self.act("release_from_spam", message)
+        run_queued_jobs()
+
+        self.assertContains(response, f"Released: {message.reference}")
+        message.refresh_from_db()
+        assert not message.is_spam
+        assert message.status == Status.SENT
+        assert len(mail.outbox) == 2
+
+    def test_not_spam_refuses_more_than_the_cap(self):
+        selected = [make_contact_message(is_spam=True) for _ in range(51)]
+
+        response = self.act("release_from_spam", *selected)
+
+        self.assertContains(response, "at most 50")
+        assert ContactMessage.objects.filter(is_spam=True).count() == 51
+
+
+class AdminEscapingTests(AdminTestCase):
+    def test_visitor_text_is_escaped_in_the_list_and_on_the_message(self):
+        message = make_contact_message(name=SCRIPT, subject=SCRIPT, message=SCRIPT)
+        change = reverse("admin:contact_contactmessage_change", args=[message.pk])
+
+        pages = [self.client.get(CHANGELIST), self.client.get(change)]
+
+        for response in pages:
+            assert response.status_code == HTTPStatus.OK
+            assert SCRIPT not in response.content.decode()
+            self.assertContains(response, "&lt;script&gt;alert(1)&lt;/script&gt;")

@@ -33,3 +33,25 @@ class OwnerNotificationTests(TestCase):
 
         assert email.reply_to == ['"Doe, Jane" <grace@example.com>']
         assert email.to == ["owner@example.net"]
+
+
+class OwnerNotificationEscapingTests(TestCase):
+    def test_the_html_version_escapes_every_field(self):
+        script = "<script>alert(1)</script>"
+        message = make_contact_message(name=script, subject=script, message=script)
+
+        html, _ = emails.owner_notification(message).alternatives[0]
+
+        assert script not in html
+        assert html.count("&lt;script&gt;alert(1)&lt;/script&gt;") >= 3
+
+    def test_the_auto_reply_never_repeats_the_visitors_words(self):
+        message = make_contact_message(
+            name="Cheap pills", subject="BUY NOW", message="http://spam.example"
+        )
+
+        email = emails.autoreply(message)
+
+        text = email.subject + email.body + email.alternatives[0][0]
+        for words in ("Cheap pills", "BUY NOW", "spam.example"):
+            assert words not in text

@@ -1,8 +1,12 @@
+import re
+import time
+
+from django.core import signing
 from django.db import transaction
-from django.test import TestCase
+from django.test import TestCase, override_settings
 
 from contact import queue
-from contact.forms import ContactForm
+from contact.forms import STARTED_SALT, ContactForm
 from contact.models import ContactMessage
 
 from .helpers import VALID_POST
@@ -86,3 +90,107 @@ class ContactFormTests(TestCase):
         assert callbacks == []
         assert ContactMessage.objects.count() == 0
         assert queue.get_queue().count == 0
+
+
+def started_seconds_ago(seconds: float) -> str:
+    """Return the form's signed timestamp as if served ``seconds`` ago."""
+    return signing.dumps(time.time() - seconds, salt=STARTED_SALT)
+
+
+@override_settings(CONTACT_MIN_FILL_SECONDS=3)
+class SpamGuardTests(TestCase):
+    def test_a_person_who_took_their_time_is_not_spam(self):
+        form = ContactForm(data=dict(VALID_POST, started=started_seconds_ago(20)))
+
+        assert form.is_valid(), form.errors
+        assert not form.is_spam
+
+    def test_a_filled_hidden_field_is_held_as_spam(self):
+        data = dict(VALID_POST, started=started_seconds_ago(20), website="spam.example")
+
+        form = ContactForm(data=data)
+
+        assert form.is_valid(), form.errors
+        assert form.spam_reason == "the hidden field was filled in"
+
+    def test_a_post_faster_than_a_person_types_is_held_as_spam(self):
+        form = ContactForm(data=dict(VALID_POST, started=started_seconds_ago(0.5)))
+
+        assert form.is_valid(), form.errors
+        assert form.spam_reason.startswith("posted 0.5 s after")
+
+    def test_a_missing_or_altered_timestamp_is_held_as_spam(self):
+        forged = started_seconds_ago(20)[:-2] + "xx"
+
+        for started in ("", forged, "1700000000"):
+            form = ContactForm(data=dict(VALID_POST, started=started))
+
+            assert form.is_valid(), form.errors
+            assert form.spam_reason == "the form's timestamp was missing or altered"
+
+    @override_settings(CONTACT_MIN_FILL_SECONDS=0)
+    def test_zero_seconds_switches_the_time_trap_off(self):
+        form = ContactForm(data=VALID_POST)
+
+        assert form.is_valid(), form.errors
+        assert not form.is_spam
+
+    def test_a_new_form_carries_a_fresh_signed_timestamp(self):
+        html = str(ContactForm())
+
+        value = re.search(r'name="started" value="([^"]+)"', html)[1]
+        age = time.time() - signing.loads(value, salt=STARTED_SALT)
+        assert 0 <= age < 5
+
+    def test_the_hidden_field_is_hidden_from_people(self):
+        html = str(ContactForm()["website"])
+
+        assert html.startswith('<div class="contact-form__trap" hidden>')
+        assert 'tabindex="-1"' in html
+        assert 'autocomplete="off"' in html
+
+    def test_spam_is_saved_with_both_emails_skipped_and_no_job(self):
+        form = ContactForm(data=dict(VALID_POST, website="x"))
+        form.is_valid()
+
+        with self.captureOnCommitCallbacks(execute=True) as callbacks:
+            message = form.save()
+
+        message.refresh_from_db()
+        assert message.is_spam
+        assert message.spam_reason == "the hidden field was filled in"
+        assert message.owner_email_status == ContactMessage.EmailStatus.SKIPPED
+        assert message.autoreply_status == ContactMessage.EmailStatus.SKIPPED
+        assert callbacks == []
+        assert queue.get_queue().count == 0
+
+
+class EmailFieldTests(TestCase):
+    def test_an_internationalised_domain_is_accepted_as_typed(self):
+        form = ContactForm(data=dict(VALID_POST, email="zoe@bücher.example"))
+
+        assert form.is_valid(), form.errors
+        assert form.cleaned_data["email"] == "zoe@bücher.example"
+
+    def test_a_non_ascii_local_part_is_a_clear_field_error(self):
+        form = ContactForm(data=dict(VALID_POST, email="jürgen@example.com"))
+
+        assert not form.is_valid()
+        assert form.has_error("email", "invalid")
+
+    def test_quotes_and_control_characters_are_refused(self):
+        for email in ('"a b"@example.com', '"a\x01"@example.com', "a\\b@example.com"):
+            form = ContactForm(data=dict(VALID_POST, email=email))
+
+            assert not form.is_valid(), email
+            assert form.has_error("email", "invalid")
+
+    def test_a_second_address_cannot_ride_along(self):
+        for email in (
+            "a@example.com, b@example.com",
+            "a@example.com\r\nBcc: b@example.com",
+            "Jane <a@example.com>",
+        ):
+            form = ContactForm(data=dict(VALID_POST, email=email))
+
+            assert not form.is_valid(), email

@@ -283,3 +283,40 @@ class RequeueStalledTests(TestCase):
         self.started_job(message, seconds_ago=1)
 
         assert jobs.requeue_stalled() == 0
+
+
+class SpamDeliveryTests(TestCase):
+    def test_a_held_message_is_never_sent(self):
+        message = make_contact_message(is_spam=True)
+
+        jobs.deliver_message(message.pk)
+
+        assert mail.outbox == []
+        message.refresh_from_db()
+        assert message.attempts == 0
+
+    def test_the_sweeper_never_picks_up_held_messages(self):
+        make_contact_message(
+            is_spam=True, created_at=timezone.now() - timedelta(minutes=5)
+        )
+
+        assert jobs.requeue_stalled(grace_seconds=0) == 0
+        assert queue.get_queue().count == 0
+
+
+class HeaderFoldingTests(TestCase):
+    def test_line_breaks_saved_in_name_and_subject_are_folded(self):
+        message = make_contact_message(
+            name="Grace\r\nBcc: victim@example.org", subject="Hi\nBcc: x@example.org"
+        )
+
+        jobs.deliver_message(message.pk)
+
+        owner = mail.outbox[0].message()
+        assert owner["Reply-To"] == (
+            '"Grace Bcc: victim@example.org" <grace@example.com>'
+        )
+        assert owner["Subject"].startswith("[Test Portfolio] Hi Bcc: x@example.org")
+        assert "Bcc" not in owner.keys()
+        message.refresh_from_db()
+        assert message.status == Status.SENT

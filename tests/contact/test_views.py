@@ -1,8 +1,13 @@
+import html.parser
+import json
+import re
+from datetime import timedelta
 from http import HTTPStatus
 from unittest import mock
 
-from django.test import TestCase
+from django.test import Client, TestCase, override_settings
 from django.urls import reverse
+from django.utils import timezone
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from contact import queue
@@ -186,3 +191,242 @@ class MessageStatusViewTests(TestCase):
             response = self.client.get(self.status_url(message), **HTMX)
 
         assert response.status_code == 286
+
+
+SCRIPT = "<script>alert(1)</script>"
+
+
+def without_ids(html: str, message: ContactMessage) -> str:
+    return html.replace(message.reference, "REF").replace(message.token, "TOKEN")
+
+
+class SpamResponseTests(TestCase):
+    url = reverse("contact:form")
+
+    def test_a_bot_gets_the_confirmation_a_person_gets(self):
+        with self.captureOnCommitCallbacks(execute=True):
+            person = self.client.post(self.url, VALID_POST, **HTMX)
+            bot = self.client.post(self.url, dict(VALID_POST, website="x"), **HTMX)
+
+        kept, held = ContactMessage.objects.order_by("created_at")
+        assert held.is_spam and not kept.is_spam
+        assert bot.status_code == person.status_code == HTTPStatus.OK
+        assert without_ids(bot.content.decode(), held) == without_ids(
+            person.content.decode(), kept
+        )
+        assert queue.get_queue().job_ids == [kept.job_id]
+
+    def test_polling_a_held_message_ends_on_sent(self):
+        message = make_contact_message(
+            is_spam=True,
+            spam_reason="the hidden field was filled in",
+            created_at=timezone.now() - timedelta(seconds=2),
+        )
+
+        response = self.client.get(
+            reverse("contact:status", args=[message.token]), **HTMX
+        )
+
+        assert response.status_code == 286
+        self.assertContains(response, 'data-status="sent"', status_code=286)
+        self.assertContains(response, "your message arrived", status_code=286)
+        self.assertNotContains(response, "hx-trigger", status_code=286)
+
+    def test_a_plain_post_of_a_bot_follows_the_usual_redirect(self):
+        response = self.client.post(self.url, dict(VALID_POST, website="x"))
+
+        message = ContactMessage.objects.get()
+        self.assertRedirects(response, message.get_absolute_url())
+        assert message.is_spam
+
+
+@override_settings(CONTACT_RATE_LIMIT_PER_IP="2/m", CONTACT_RATE_LIMIT_PER_EMAIL=None)
+class RateLimitViewTests(TestCase):
+    url = reverse("contact:form")
+
+    def post(self, htmx=True, **fields):
+        data = dict(VALID_POST, **fields)
+        with self.captureOnCommitCallbacks(execute=True):
+            return self.client.post(self.url, data, **(HTMX if htmx else {}))
+
+    def test_over_the_limit_htmx_gets_429_with_the_form_and_when_to_retry(self):
+        self.post(email="a@example.com")
+        self.post(email="b@example.com")
+
+        response = self.post(email="c@example.com", message="Keep me")
+
+        assert response.status_code == HTTPStatus.TOO_MANY_REQUESTS
+        self.assertTemplateUsed(response, "contact/_form.html")
+        self.assertContains(response, "try again in a minute", status_code=429)
+        self.assertContains(response, "Keep me", status_code=429)
+        self.assertNotContains(response, "<html", status_code=429)
+        assert 1 <= int(response["Retry-After"]) <= 60
+        assert ContactMessage.objects.count() == 2
+        assert queue.get_queue().count == 2
+
+    def test_over_the_limit_without_javascript_gets_the_full_page(self):
+        self.post(htmx=False)
+        self.post(htmx=False)
+
+        response = self.post(htmx=False)
+
+        assert response.status_code == HTTPStatus.TOO_MANY_REQUESTS
+        self.assertContains(response, "<html", status_code=429)
+        self.assertContains(response, "try again in", status_code=429)
+        assert ContactMessage.objects.count() == 2
+
+    def test_invalid_posts_do_not_count(self):
+        for _ in range(3):
+            self.post(email="nope")
+
+        response = self.post()
+
+        assert response.status_code == HTTPStatus.OK
+
+    @override_settings(
+        CONTACT_RATE_LIMIT_PER_IP=None, CONTACT_RATE_LIMIT_PER_EMAIL="1/h"
+    )
+    def test_the_sender_address_is_limited_whatever_its_case(self):
+        self.post(email="grace@example.com")
+
+        again = self.post(email="GRACE@Example.com")
+        other = self.post(email="ada@example.com")
+
+        # django-ratelimit counts in fixed windows, so the wait is what is left
+        # of the current hour.
+        assert again.status_code == HTTPStatus.TOO_MANY_REQUESTS
+        assert re.search(r"try again in (a minute|\d+ minutes)", again.text)
+        assert other.status_code == HTTPStatus.OK
+
+    @override_settings(TRUST_X_FORWARDED_FOR=1)
+    def test_behind_a_trusted_proxy_the_rightmost_forwarded_address_counts(self):
+        def post_via(forwarded_for):
+            with self.captureOnCommitCallbacks(execute=True):
+                return self.client.post(
+                    self.url, VALID_POST, HTTP_X_FORWARDED_FOR=forwarded_for, **HTMX
+                )
+
+        post_via("10.0.0.1, 203.0.113.5")
+        post_via("10.0.0.2, 203.0.113.5")
+
+        forged = post_via("10.0.0.3, 203.0.113.5")
+        someone_else = post_via("203.0.113.6")
+
+        assert forged.status_code == HTTPStatus.TOO_MANY_REQUESTS
+        assert someone_else.status_code == HTTPStatus.OK
+
+    def test_without_a_trusted_proxy_the_forwarded_header_is_ignored(self):
+        for i in range(2):
+            self.client.post(
+                self.url, VALID_POST, HTTP_X_FORWARDED_FOR=f"198.51.100.{i}", **HTMX
+            )
+
+        response = self.client.post(
+            self.url, VALID_POST, HTTP_X_FORWARDED_FOR="198.51.100.9", **HTMX
+        )
+
+        assert response.status_code == HTTPStatus.TOO_MANY_REQUESTS
+
+
+class CsrfTests(TestCase):
+    def setUp(self):
+        self.client = Client(enforce_csrf_checks=True)
+
+    def hx_headers(self) -> dict:
+        page = self.client.get(reverse("frontend:home")).content.decode()
+        parser = BodyAttributes()
+        parser.feed(page)
+        return json.loads(parser.attributes["hx-headers"])
+
+    def test_a_post_without_a_token_is_refused(self):
+        response = self.client.post(reverse("contact:form"), VALID_POST, **HTMX)
+
+        assert response.status_code == HTTPStatus.FORBIDDEN
+        assert ContactMessage.objects.count() == 0
+
+    def test_htmx_sends_the_token_from_the_bodys_json_header(self):
+        headers = self.hx_headers()
+
+        response = self.client.post(
+            reverse("contact:form"),
+            VALID_POST,
+            HTTP_X_CSRFTOKEN=headers["X-CSRFToken"],
+            **HTMX,
+        )
+
+        assert list(headers) == ["X-CSRFToken"]
+        assert response.status_code == HTTPStatus.OK
+        assert ContactMessage.objects.count() == 1
+
+    def test_the_status_endpoint_needs_no_token(self):
+        message = make_contact_message()
+
+        response = self.client.get(message.get_absolute_url(), **HTMX)
+
+        assert response.status_code == HTTPStatus.OK
+
+    def test_the_status_endpoint_refuses_posts(self):
+        message = make_contact_message()
+
+        response = self.client.post(message.get_absolute_url())
+
+        assert response.status_code in (
+            HTTPStatus.FORBIDDEN,
+            HTTPStatus.METHOD_NOT_ALLOWED,
+        )
+
+
+class BodyAttributes(html.parser.HTMLParser):
+    """Collect the attributes of <body>, unescaped as a browser reads them."""
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "body":
+            self.attributes = dict(attrs)
+
+
+class EscapingTests(TestCase):
+    url = reverse("contact:form")
+
+    def test_the_form_with_errors_escapes_what_was_typed(self):
+        data = {field: SCRIPT for field in VALID_POST}
+
+        response = self.client.post(self.url, data, **HTMX)
+
+        assert response.status_code == HTTPStatus.UNPROCESSABLE_ENTITY
+        assert SCRIPT not in response.content.decode()
+        self.assertContains(response, "&lt;script&gt;", status_code=422)
+
+    def test_the_rate_limited_form_escapes_what_was_typed(self):
+        data = dict(VALID_POST, name=SCRIPT, subject=SCRIPT, message=SCRIPT)
+
+        with self.settings(CONTACT_RATE_LIMIT_PER_IP="1/m"):
+            self.client.post(self.url, data, **HTMX)
+            response = self.client.post(self.url, data, **HTMX)
+
+        assert response.status_code == HTTPStatus.TOO_MANY_REQUESTS
+        assert SCRIPT not in response.content.decode()
+        self.assertContains(response, "&lt;script&gt;", status_code=429)
+
+    def test_the_confirmation_and_status_page_never_show_visitor_text(self):
+        data = dict(VALID_POST, name=SCRIPT, subject=SCRIPT, message=SCRIPT)
+
+        confirmation = self.client.post(self.url, data, **HTMX)
+        page = self.client.get(ContactMessage.objects.get().get_absolute_url())
+
+        for response in (confirmation, page):
+            assert response.status_code == HTTPStatus.OK
+            assert "alert(1)" not in response.content.decode()
+
+
+class VaryTests(TestCase):
+    def test_every_answer_of_the_form_url_varies_on_htmx(self):
+        url = reverse("contact:form")
+
+        responses = [
+            self.client.post(url, VALID_POST, **HTMX),
+            self.client.post(url, dict(VALID_POST, email="nope")),
+            self.client.get(url),
+        ]
+
+        for response in responses:
+            assert "HX-Request" in response.headers["Vary"]

@@ -29,7 +29,15 @@ def connections_by_process(redis_client, processes) -> collections.Counter:
 
 def test_procfile_processes_stay_within_a_small_redis_plan(fake_redis, start_process):
     port = free_port()
-    web = start_process("web", PORT=port, WEB_CONCURRENCY=2, ALLOWED_HOSTS="127.0.0.1")
+    # The rate limits on, so their cache's connections are counted too.
+    web = start_process(
+        "web",
+        PORT=port,
+        WEB_CONCURRENCY=2,
+        ALLOWED_HOSTS="127.0.0.1",
+        CONTACT_RATE_LIMIT_PER_IP="1000/m",
+        CONTACT_RATE_LIMIT_PER_EMAIL="1000/m",
+    )
     worker = start_process("worker")
     sweeper = start_process("sweeper", CONTACT_SWEEP_SECONDS=0.5)
     visitor = Visitor(f"http://127.0.0.1:{port}")
@@ -53,6 +61,7 @@ def test_procfile_processes_stay_within_a_small_redis_plan(fake_redis, start_pro
         fake_redis, {"web": web, "worker": worker, "sweeper": sweeper}
     )
     print(f"Redis connections by process: {dict(counts)}")
+    # Per gunicorn worker: one pooled client for the queue, one for the cache.
     assert counts["web"] <= 2 * 2
     assert counts["worker"] <= 3
     assert counts["sweeper"] <= 1

@@ -1,0 +1,65 @@
+"""The once-a-day rule for auto-replies.
+
+An auto-reply goes to whatever address a stranger typed, so the form could
+otherwise mail one address as often as someone posts. Each address gets at
+most one auto-reply a day: the rows show what was sent, and a key in Redis
+reserves the address for the day so that two workers sending messages from
+the same address at the same moment cannot both reply.
+"""
+
+import hashlib
+import logging
+from datetime import timedelta
+
+from django.utils import timezone
+from redis.exceptions import RedisError
+from rq import get_current_job
+
+from . import queue
+from .models import ContactMessage
+
+logger = logging.getLogger(__name__)
+
+WINDOW = timedelta(days=1)
+ALREADY_REPLIED = "an auto-reply went to this address less than a day ago"
+
+
+def reason_to_skip(message: ContactMessage) -> str:
+    """Return why ``message`` gets no auto-reply, or "" if it may have one.
+
+    A message may have one when no other message from the same address
+    (ignoring case) got one in the last day. A retry of the same message is
+    never refused by its own reservation.
+    """
+    since = timezone.now() - WINDOW
+    replied = (
+        ContactMessage.objects.filter(
+            email__iexact=message.email, autoreply_sent_at__gte=since
+        )
+        .exclude(pk=message.pk)
+        .exists()
+    )
+    if replied or not _reserve(message):
+        return ALREADY_REPLIED
+    return ""
+
+
+def _reserve(message: ContactMessage) -> bool:
+    digest = hashlib.sha256(message.email.lower().encode()).hexdigest()
+    key = f"contact:autoreply:{digest}"
+    owner = message.reference.encode()
+    # Inside a worker, the job's own connection: no extra client per worker.
+    job = get_current_job()
+    try:
+        redis = job.connection if job is not None else queue.get_redis()
+        if redis.set(key, owner, nx=True, ex=int(WINDOW.total_seconds())):
+            return True
+        return redis.get(key) == owner
+    except RedisError:
+        # The rows alone still keep the rule, short of two workers racing.
+        logger.warning(
+            "Contact message %s: auto-reply reservation skipped, Redis did not answer",
+            message.reference,
+            exc_info=True,
+        )
+        return True

@@ -1,0 +1,84 @@
+from datetime import timedelta
+from unittest import mock
+
+from django.core import mail
+from django.test import TestCase
+from django.utils import timezone
+from redis.exceptions import ConnectionError as RedisConnectionError
+
+from contact import autoreply, jobs, queue
+from contact.models import ContactMessage, DeliveryAttempt
+
+from .helpers import make_contact_message
+
+EmailStatus = ContactMessage.EmailStatus
+
+
+def recipients() -> list[str]:
+    return [address for email in mail.outbox for address in email.to]
+
+
+class AutoReplyOnceADayTests(TestCase):
+    def test_a_second_message_from_the_same_address_gets_no_auto_reply(self):
+        first = make_contact_message()
+        second = make_contact_message(email="GRACE@example.com")
+
+        jobs.deliver_message(first.pk)
+        jobs.deliver_message(second.pk)
+
+        second.refresh_from_db()
+        assert recipients() == [
+            "owner@example.net",
+            "grace@example.com",
+            "owner@example.net",
+        ]
+        assert second.owner_email_status == EmailStatus.SENT
+        assert second.autoreply_status == EmailStatus.SKIPPED
+        skipped = second.delivery_attempts.get(outcome=DeliveryAttempt.Outcome.SKIPPED)
+        assert skipped.email == "autoreply"
+        assert skipped.error == autoreply.ALREADY_REPLIED
+
+    def test_an_auto_reply_older_than_a_day_does_not_count(self):
+        make_contact_message(
+            autoreply_sent_at=timezone.now() - timedelta(days=1, seconds=1)
+        )
+        message = make_contact_message()
+
+        assert autoreply.reason_to_skip(message) == ""
+
+    def test_another_worker_holding_the_address_wins(self):
+        message = make_contact_message()
+        other = make_contact_message()
+        assert autoreply.reason_to_skip(other) == ""
+
+        reason = autoreply.reason_to_skip(message)
+
+        assert reason == autoreply.ALREADY_REPLIED
+
+    def test_a_retry_of_the_same_message_keeps_its_reservation(self):
+        message = make_contact_message()
+
+        first = autoreply.reason_to_skip(message)
+        again = autoreply.reason_to_skip(message)
+
+        assert first == again == ""
+
+    def test_the_reservation_lasts_a_day(self):
+        message = make_contact_message()
+
+        autoreply.reason_to_skip(message)
+
+        keys = queue.get_redis().keys("contact:autoreply:*")
+        assert len(keys) == 1
+        assert 86390 < queue.get_redis().ttl(keys[0]) <= 86400
+
+    def test_without_redis_the_rows_still_keep_the_rule(self):
+        make_contact_message(autoreply_sent_at=timezone.now())
+        repeat = make_contact_message()
+        fresh = make_contact_message(email="ada@example.com")
+        down = RedisConnectionError("Connection refused")
+
+        with mock.patch.object(queue, "get_redis", side_effect=down):
+            reasons = [autoreply.reason_to_skip(m) for m in (repeat, fresh)]
+
+        assert reasons == [autoreply.ALREADY_REPLIED, ""]

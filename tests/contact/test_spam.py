@@ -1,0 +1,100 @@
+from django.core import mail
+from django.test import TestCase
+
+from contact import queue, spam
+from contact.models import ContactMessage
+
+from .helpers import make_contact_message
+from .test_jobs import run_queued_jobs
+
+Status = ContactMessage.Status
+EmailStatus = ContactMessage.EmailStatus
+
+
+def make_held_message(**overrides) -> ContactMessage:
+    values = {
+        "is_spam": True,
+        "spam_reason": "the hidden field was filled in",
+        "owner_email_status": EmailStatus.SKIPPED,
+        "autoreply_status": EmailStatus.SKIPPED,
+    }
+    values.update(overrides)
+    return make_contact_message(**values)
+
+
+class MarkAsSpamTests(TestCase):
+    def test_a_waiting_message_is_held_and_its_job_sends_nothing(self):
+        message = make_contact_message()
+        queue.enqueue_delivery(message.pk, message.job_id)
+
+        marked = spam.mark_as_spam(ContactMessage.objects.all())
+        run_queued_jobs()
+
+        message.refresh_from_db()
+        assert marked == [message.reference]
+        assert message.is_spam
+        assert message.spam_reason == spam.OWNER_VERDICT
+        assert message.owner_email_status == EmailStatus.SKIPPED
+        assert mail.outbox == []
+
+    def test_a_sent_message_keeps_its_record(self):
+        message = make_contact_message(
+            status=Status.SENT,
+            owner_email_status=EmailStatus.SENT,
+            autoreply_status=EmailStatus.SENT,
+        )
+
+        spam.mark_as_spam([message])
+
+        message.refresh_from_db()
+        assert message.is_spam
+        assert message.owner_email_status == EmailStatus.SENT
+
+
+class ReleaseTests(TestCase):
+    def test_a_held_message_is_delivered_through_the_queue(self):
+        message = make_held_message()
+        old_job_id = message.job_id
+
+        with self.captureOnCommitCallbacks(execute=True):
+            released = spam.release([message])
+        run_queued_jobs()
+
+        message.refresh_from_db()
+        assert released == [message.reference]
+        assert not message.is_spam
+        assert message.job_id != old_job_id
+        assert message.status == Status.SENT
+        assert [email.to for email in mail.outbox] == [
+            ["owner@example.net"],
+            ["grace@example.com"],
+        ]
+
+    def test_nothing_is_queued_before_commit(self):
+        message = make_held_message()
+
+        with self.captureOnCommitCallbacks() as callbacks:
+            spam.release([message])
+            queued_before_commit = queue.get_queue().count
+
+        assert queued_before_commit == 0
+        assert len(callbacks) == 1
+
+    def test_a_message_sent_before_it_was_marked_is_only_unmarked(self):
+        message = make_held_message(
+            status=Status.SENT,
+            owner_email_status=EmailStatus.SENT,
+            autoreply_status=EmailStatus.SENT,
+        )
+
+        with self.captureOnCommitCallbacks(execute=True):
+            spam.release([message])
+
+        message.refresh_from_db()
+        assert not message.is_spam
+        assert queue.get_queue().count == 0
+
+    def test_messages_not_held_are_left_alone(self):
+        message = make_contact_message()
+
+        assert spam.release([message]) == []
