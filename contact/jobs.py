@@ -273,9 +273,10 @@ def _release(message_id: int) -> None:
 def _job_is_live(job_id: str) -> bool:
     """Return True if RQ still holds a job that will run or is running.
 
-    A job counts as started only within its timeout: a worker killed after
-    taking the job but before claiming the message leaves it "started" until
-    RQ's own clean-up, which can take minutes.
+    A job counts as started only within its timeout, and as queued only while
+    it waits in the queue: a worker killed after taking the job but before
+    claiming the message leaves it "started", or "queued" in RQ's
+    intermediate list, until RQ's own clean-up, which can take minutes.
     """
     try:
         job = Job.fetch(job_id, connection=queue.get_redis())
@@ -285,6 +286,8 @@ def _job_is_live(job_id: str) -> bool:
     if status == JobStatus.STARTED:
         limit = timedelta(seconds=settings.CONTACT_LEASE_SECONDS)
         return job.started_at is not None and timezone.now() - job.started_at < limit
+    if status == JobStatus.QUEUED:
+        return queue.get_queue().get_job_position(job_id) is not None
     return status in LIVE_JOB_STATUSES
 
 

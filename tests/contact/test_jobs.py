@@ -278,6 +278,19 @@ class RequeueStalledTests(TestCase):
 
         assert jobs.requeue_stalled() == 1
 
+    def test_requeues_a_job_taken_by_a_worker_that_died_before_starting_it(self):
+        message = self.old()
+        queue.enqueue_delivery(message.pk, message.job_id)
+        # A worker moves the job to RQ's intermediate list, then dies.
+        redis = queue.get_redis()
+        redis.lmove(queue.get_queue().key, queue.get_queue().intermediate_queue.key)
+
+        count = jobs.requeue_stalled()
+
+        message.refresh_from_db()
+        assert count == 1
+        assert queue.get_queue().job_ids == [message.job_id]
+
     def test_leaves_a_job_that_just_started(self):
         message = self.old()
         self.started_job(message, seconds_ago=1)
