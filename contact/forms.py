@@ -34,6 +34,18 @@ class ContactForm(forms.ModelForm):
             "subject": _("Subject"),
             "message": _("Message"),
         }
+        # Empty and blank-after-folding fields read the same to the visitor.
+        error_messages = {
+            "name": {"required": _("Please tell me your name.")},
+            "email": {"required": _("Please give an email address to reply to.")},
+            "subject": {"required": _("Please add a subject.")},
+            "message": {"required": _("Please write a message.")},
+        }
+
+    def __init__(self, *args, **kwargs):
+        # Labels sit above their inputs, where a trailing colon adds nothing.
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
 
     def clean_name(self) -> str:
         """Fold line breaks to spaces: the name becomes a Reply-To display name."""
