@@ -2,6 +2,7 @@ import fakeredis
 import pytest
 
 from contact import queue
+from devtools.embedded_redis import RedisServer
 
 
 @pytest.fixture(autouse=True)
@@ -13,3 +14,11 @@ def fake_redis(monkeypatch):
     monkeypatch.setattr(queue, "get_redis", lambda: connection)
     yield connection
     queue.get_queue.cache_clear()
+
+
+@pytest.fixture(scope="session")
+def redis_server():
+    """A real redis-server of the suite's own, which fault tests may stop."""
+    server = RedisServer().start()
+    yield server
+    server.stop()
