@@ -88,6 +88,25 @@ def test_valid_message_is_confirmed_at_once_then_sent_and_polling_stops(
     expect(status).not_to_have_attribute("hx-get", ANY)
 
 
+def test_sending_shows_an_indicator_and_disables_the_button(page):
+    held = []
+    page.goto("/")
+    fill_contact_form(page, message_values())
+    page.route("**/contact/", lambda route: held.append(route))
+    button = page.get_by_role("button", name="Send message")
+
+    button.click()
+    deadline = time.monotonic() + 5
+    while not held and time.monotonic() < deadline:
+        page.wait_for_timeout(20)
+
+    assert held, "the click sent no request"
+    expect(button).to_be_disabled()
+    expect(page.get_by_text("Sending…")).to_be_visible()
+    held[0].continue_()
+    expect(page.locator(".confirmation")).to_be_visible()
+
+
 def test_double_click_sends_one_message(page, watch, site):
     values = message_values()
     page.goto("/")
