@@ -2,10 +2,11 @@
 
 The site runs as deployed: the Procfile's ``web`` line (gunicorn, DEBUG off,
 WhiteNoise) and ``worker`` line, on the suite's private Redis, the PostgreSQL
-test database and an SMTP server started here. One browser and one stack
-serve all the browser tests of a run; each test gets fresh browser contexts,
-and every page is watched for script errors and Content Security Policy
-violations.
+test database and an SMTP server started here. The browser and the stack are
+package-scoped: started once while the browser tests run one after another,
+and stopped before any other test (integration tests stop that Redis). Each
+test gets fresh browser contexts, and every page is watched for script
+errors and Content Security Policy violations.
 """
 
 import datetime
