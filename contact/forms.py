@@ -77,8 +77,17 @@ class ContactForm(forms.ModelForm):
             "subject": _("Subject"),
             "message": _("Message"),
         }
+        # Empty and blank-after-folding fields read the same to the visitor.
+        error_messages = {
+            "name": {"required": _("Please tell me your name.")},
+            "email": {"required": _("Please give an email address to reply to.")},
+            "subject": {"required": _("Please add a subject.")},
+            "message": {"required": _("Please write a message.")},
+        }
 
     def __init__(self, *args, client_ip: str | None = None, **kwargs):
+        # Labels sit above their inputs, where a trailing colon adds nothing.
+        kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
         self.client_ip = client_ip
         self.spam_reason = ""

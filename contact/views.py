@@ -8,7 +8,7 @@ from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 from django.views.decorators.vary import vary_on_headers
-from django_htmx.http import HTMX_STOP_POLLING
+from django_htmx.http import HTMX_STOP_POLLING, push_url
 
 from . import ratelimit
 from .forms import ContactForm
@@ -22,9 +22,11 @@ def contact_form(request: HtmxHttpRequest) -> HttpResponse:
     """Show the form on a page of its own, or take a submission from any page.
 
     htmx posts get a fragment: the confirmation, or the form with its errors.
-    Plain posts follow post/redirect/get to the message's status page. A valid
-    message over a rate limit gets the form back, text kept, with HTTP 429
-    and a note saying when to try again; nothing is saved.
+    The confirmation also moves the address bar to the message's status page,
+    so reloading, bookmarking or going back and forward shows whole pages.
+    Plain posts follow post/redirect/get to that same page. A valid message
+    over a rate limit gets the form back, text kept, with HTTP 429 and a note
+    saying when to try again; nothing is saved.
     """
     if request.method == "GET":
         return render(request, "contact/contact_page.html", {"form": ContactForm()})
@@ -52,7 +54,10 @@ def contact_form(request: HtmxHttpRequest) -> HttpResponse:
 
     message = form.save()
     if request.htmx:
-        return render(request, "contact/_confirmation.html", _status_context(message))
+        response = render(
+            request, "contact/_confirmation.html", _status_context(message)
+        )
+        return push_url(response, message.get_absolute_url())
     return redirect(message)
 
 
@@ -65,10 +70,11 @@ def message_status(request: HtmxHttpRequest, token: str) -> HttpResponse:
     Only the database is read, so polling costs Redis nothing. Once the status
     is final, or the visitor has waited ``CONTACT_POLL_SECONDS``, htmx gets a
     fragment without a polling trigger and HTTP 286, which stops the poll.
+    htmx restoring its history asks for a whole page, and gets one.
     """
     message = get_object_or_404(ContactMessage, token=token)
     context = _status_context(message)
-    if not request.htmx:
+    if not request.htmx or request.htmx.history_restore_request:
         return render(request, "contact/status_page.html", context)
 
     response = render(request, "contact/_status.html", context)

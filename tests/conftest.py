@@ -3,6 +3,7 @@ import pytest
 from django.core.cache import caches
 
 from contact import queue
+from devtools.embedded_redis import RedisServer
 
 
 @pytest.fixture(autouse=True)
@@ -21,3 +22,11 @@ def empty_rate_limits():
     """Start every test with no rate-limit counters."""
     caches["ratelimit"].clear()
     yield
+
+
+@pytest.fixture(scope="session")
+def redis_server():
+    """A real redis-server of the suite's own, which fault tests may stop."""
+    server = RedisServer().start()
+    yield server
+    server.stop()

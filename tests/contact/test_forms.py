@@ -42,6 +42,25 @@ class ContactFormTests(TestCase):
         assert not form.is_valid()
         assert set(form.errors) == {"name", "email", "subject", "message"}
 
+    def test_empty_fields_ask_for_what_is_missing(self):
+        form = ContactForm(data={})
+
+        form.is_valid()
+
+        assert form.errors == {
+            "name": ["Please tell me your name."],
+            "email": ["Please give an email address to reply to."],
+            "subject": ["Please add a subject."],
+            "message": ["Please write a message."],
+        }
+
+    def test_labels_have_no_trailing_colon(self):
+        form = ContactForm()
+
+        label = form["name"].label_tag()
+
+        assert label == '<label for="id_name">Your name</label>'
+
     def test_blank_after_folding_is_required(self):
         form = ContactForm(data=dict(VALID_POST, name=" \r\n ", subject="\t"))
 

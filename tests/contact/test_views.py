@@ -48,6 +48,19 @@ class ContactFormViewTests(TestCase):
         self.assertContains(response, f'hx-get="{status_url}"')
         self.assertNotContains(response, "<html")
 
+    def test_htmx_post_moves_the_address_bar_to_the_status_page(self):
+        with self.captureOnCommitCallbacks(execute=True):
+            response = self.client.post(self.url, VALID_POST, **HTMX)
+
+        message = ContactMessage.objects.get()
+        assert response.headers["HX-Push-Url"] == message.get_absolute_url()
+
+    def test_invalid_htmx_post_keeps_the_address(self):
+        response = self.client.post(self.url, dict(VALID_POST, email=""), **HTMX)
+
+        assert response.status_code == HTTPStatus.UNPROCESSABLE_ENTITY
+        assert "HX-Push-Url" not in response.headers
+
     def test_nothing_is_enqueued_before_commit(self):
         with self.captureOnCommitCallbacks() as callbacks:
             self.client.post(self.url, VALID_POST, **HTMX)
@@ -154,6 +167,17 @@ class MessageStatusViewTests(TestCase):
         self.assertTemplateUsed(response, "contact/status_page.html")
         self.assertContains(response, 'data-status="queued"')
         self.assertContains(response, 'http-equiv="refresh"')
+
+    def test_history_restore_gets_the_full_status_page(self):
+        message = make_contact_message()
+
+        response = self.client.get(
+            self.status_url(message), HTTP_HX_HISTORY_RESTORE_REQUEST="true", **HTMX
+        )
+
+        assert response.status_code == HTTPStatus.OK
+        self.assertTemplateUsed(response, "contact/status_page.html")
+        self.assertContains(response, "<html")
 
     def test_status_is_never_cached_and_varies_on_htmx(self):
         message = make_contact_message()

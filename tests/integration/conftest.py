@@ -1,21 +1,11 @@
 import os
 
 import pytest
-from django.db import connection
 from redis import Redis
 
 from contact import queue
-from devtools.embedded_redis import RedisServer
 
-from .services import ProcfileProcess, SmtpSink, service_env
-
-
-@pytest.fixture(scope="session")
-def redis_server():
-    """A real redis-server of the suite's own, which fault tests may stop."""
-    server = RedisServer().start()
-    yield server
-    server.stop()
+from .services import ProcfileProcess, SmtpSink, database_url, service_env
 
 
 @pytest.fixture
@@ -37,15 +27,6 @@ def smtp():
     sink = SmtpSink()
     yield sink
     sink.stop()
-
-
-def database_url() -> str:
-    """Return a URL for the test database the live server is using."""
-    db = connection.settings_dict
-    return (
-        f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}"
-        f"/{db['NAME']}"
-    )
 
 
 @pytest.fixture

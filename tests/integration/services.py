@@ -19,6 +19,7 @@ import urllib.request
 from pathlib import Path
 
 from aiosmtpd.controller import Controller
+from django.db import connection
 
 from devtools.embedded_redis import free_port
 
@@ -203,6 +204,15 @@ def procfile_command(name: str) -> str:
         if key.strip() == name:
             return command.strip()
     raise KeyError(name)
+
+
+def database_url() -> str:
+    """Return a URL for the test database that this process is using."""
+    db = connection.settings_dict
+    return (
+        f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}"
+        f"/{db['NAME']}"
+    )
 
 
 def service_env(**overrides) -> dict:

@@ -9,8 +9,14 @@ import pytest
 
 from devtools.embedded_redis import free_port
 
-from .conftest import database_url
-from .services import ROOT, Visitor, service_env, status_url_in, wait_until
+from .services import (
+    ROOT,
+    Visitor,
+    database_url,
+    service_env,
+    status_url_in,
+    wait_until,
+)
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 

@@ -1,6 +1,7 @@
 // Behaviour the contact form needs beyond htmx's attributes: focus moves to
-// what changed, failures show a short message instead of an error page, and
-// a status poll that keeps failing gives up.
+// what changed, an unchanged status is not announced again, failures show a
+// short message instead of an error page, and a status poll that keeps
+// failing gives up calmly.
 (function () {
   "use strict";
 
@@ -13,19 +14,51 @@
       alert = document.createElement("p");
       alert.className = "form-alert form-alert--network";
       alert.setAttribute("role", "alert");
-      form.insertBefore(alert, form.firstChild);
+      alert.tabIndex = -1;
+      form.insertBefore(alert, form.firstElementChild);
     }
     alert.textContent = text;
+    // The submit button was disabled during the request, which took the
+    // focus away; the message is the natural place to resume from.
+    alert.focus();
   }
 
   function stopPolling(status, text) {
     var still = document.createElement("p");
     still.id = status.id;
-    still.className = status.className;
+    still.className = status.className + " status--paused";
     still.dataset.status = status.dataset.status;
+    still.dataset.statusUrl = status.dataset.statusUrl;
     still.textContent = text;
     status.replaceWith(still);
   }
+
+  function sameStatus(current, responseText) {
+    var template = document.createElement("template");
+    template.innerHTML = responseText.trim();
+    var next = template.content.firstElementChild;
+    return (
+      next !== null &&
+      next.hasAttribute("hx-get") &&
+      next.dataset.status === current.dataset.status &&
+      next.textContent.replace(/\s+/g, " ") ===
+        current.textContent.replace(/\s+/g, " ")
+    );
+  }
+
+  // Replacing the status line with an identical one would make screen
+  // readers announce it again on every poll; only a change is swapped in.
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var target = event.detail.target;
+    if (
+      target &&
+      target.id === "contact-status" &&
+      event.detail.shouldSwap &&
+      sameStatus(target, event.detail.xhr.responseText)
+    ) {
+      event.detail.shouldSwap = false;
+    }
+  });
 
   document.addEventListener("htmx:afterSwap", function (event) {
     var target = event.detail.target;
