@@ -59,8 +59,19 @@ def create_and_enqueue(count: int) -> list[ContactMessage]:
 
 
 def wait_for_workers(count: int) -> None:
-    """Wait until ``count`` workers have registered with Redis."""
-    assert wait_until(lambda: Worker.count(connection=queue.get_redis()) >= count, 30)
+    """Wait until ``count`` workers have started and reached their work loop.
+
+    A worker registers before it subscribes to its command channel and starts
+    its scheduler; Redis failing during those first steps ends the process,
+    as it does for a worker started while Redis is down. Only a worker that
+    is idle or busy has got past them.
+    """
+
+    def working():
+        workers = Worker.all(connection=queue.get_redis())
+        return sum(worker.get_state() in ("idle", "busy") for worker in workers)
+
+    assert wait_until(lambda: working() >= count, 30)
 
 
 def wait_all_settled(timeout: float) -> bool:
