@@ -45,16 +45,31 @@ def reason_to_skip(message: ContactMessage) -> str:
 
 
 def _reserve(message: ContactMessage) -> bool:
+    """Reserve the message's address for its auto-reply; return True if held.
+
+    The key in Redis only settles races between workers: a reservation
+    counts while the message holding it exists and its auto-reply is still
+    to go or went out. One left by a message whose auto-reply failed or was
+    skipped, or by a database that is gone (a fresh database over a Redis
+    that kept its keys), is taken over.
+    """
     digest = hashlib.sha256(message.email.lower().encode()).hexdigest()
     key = f"contact:autoreply:{digest}"
     owner = message.reference.encode()
+    ttl = int(WINDOW.total_seconds())
     # Inside a worker, the job's own connection: no extra client per worker.
     job = get_current_job()
     try:
         redis = job.connection if job is not None else queue.get_redis()
-        if redis.set(key, owner, nx=True, ex=int(WINDOW.total_seconds())):
+        if redis.set(key, owner, nx=True, ex=ttl):
             return True
-        return redis.get(key) == owner
+        holder = redis.get(key)
+        if holder == owner:
+            return True
+        if holder is not None and _holds(holder.decode(), message.email):
+            return False
+        # Compare and swap: only one of several workers takes over.
+        return redis.set(key, owner, ex=ttl, get=True) == holder
     except RedisError:
         # The rows alone still keep the rule, short of two workers racing.
         logger.warning(
@@ -63,3 +78,14 @@ def _reserve(message: ContactMessage) -> bool:
             exc_info=True,
         )
         return True
+
+
+def _holds(reference: str, email: str) -> bool:
+    return ContactMessage.objects.filter(
+        reference=reference,
+        email__iexact=email,
+        autoreply_status__in=[
+            ContactMessage.EmailStatus.PENDING,
+            ContactMessage.EmailStatus.SENT,
+        ],
+    ).exists()

@@ -55,6 +55,28 @@ class AutoReplyOnceADayTests(TestCase):
 
         assert reason == autoreply.ALREADY_REPLIED
 
+    def test_a_reservation_whose_message_is_gone_is_taken_over(self):
+        message = make_contact_message()
+        # Left by a database that was since replaced, Redis keeping its keys.
+        gone = make_contact_message()
+        autoreply.reason_to_skip(gone)
+        gone.delete()
+
+        reason = autoreply.reason_to_skip(message)
+
+        assert reason == ""
+
+    def test_a_reservation_whose_auto_reply_failed_is_taken_over(self):
+        message = make_contact_message()
+        failed = make_contact_message()
+        autoreply.reason_to_skip(failed)
+        failed.autoreply_status = EmailStatus.FAILED
+        failed.save()
+
+        reason = autoreply.reason_to_skip(message)
+
+        assert reason == ""
+
     def test_a_retry_of_the_same_message_keeps_its_reservation(self):
         message = make_contact_message()
 
