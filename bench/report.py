@@ -213,6 +213,14 @@ def other_table(results: Results) -> str:
                 f"{results.redis_connections_opened} for {results.submit_posts} posts",
             ]
         )
+    if results.redis_bytes_queued is not None:
+        rows.append(
+            [
+                "Redis memory per message: queued / finished (kept for result_ttl)",
+                f"{results.redis_bytes_queued / 1024:.1f} KiB / "
+                f"{results.redis_bytes_finished / 1024:.1f} KiB",
+            ]
+        )
     for label, kib in (
         ("peak RSS (VmHWM), one gunicorn worker", results.web_peak_kib),
         ("peak RSS (VmHWM), one rq worker (ContactWorker)", results.worker_peak_kib),

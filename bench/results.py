@@ -65,6 +65,10 @@ class Results:
     round_trip_ms: list[float] = field(default_factory=list)
     web_peak_kib: int | None = None
     worker_peak_kib: int | None = None
+    # Redis memory a message's job takes while queued, and once finished (RQ
+    # keeps a finished job for its result_ttl).
+    redis_bytes_queued: float | None = None
+    redis_bytes_finished: float | None = None
     # Redis connections opened during the submit runs, and the posts made.
     redis_connections_opened: int | None = None
     submit_posts: int = 0

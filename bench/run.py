@@ -332,8 +332,11 @@ class Benchmark:
             last_id = db.execute(
                 "SELECT coalesce(max(id), 0) FROM contact_contactmessage"
             ).fetchone()[0]
+            redis = self.stack.redis()
+            memory = [redis.info("memory")["used_memory"]]
             self.fill(messages)
             queued = self.stack.queue().count
+            memory.append(redis.info("memory")["used_memory"])
             began = time.monotonic()
             self.use_workers(workers, delay_ms, WORKER_CLASSES[worker_class])
             deadline = began + self.plan.drain_limit
@@ -352,6 +355,10 @@ class Benchmark:
                 [last_id],
             ).fetchone()[0]
         self.use_workers(0, 0)
+        memory.append(redis.info("memory")["used_memory"])
+        if self.results.redis_bytes_queued is None and settled == messages:
+            self.results.redis_bytes_queued = (memory[1] - memory[0]) / queued
+            self.results.redis_bytes_finished = (memory[2] - memory[0]) / settled
         self.settle()
         if queued < messages:
             self.say(f"  only {queued} of {messages} jobs were queued")
