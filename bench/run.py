@@ -395,13 +395,18 @@ def _server_ms(headers) -> float:
 
 
 def _stop_on_signals() -> None:
-    """Turn SIGTERM and SIGHUP into an exit, so clean-up runs as on Ctrl-C."""
+    """Turn SIGTERM and SIGHUP into an exit, so clean-up runs as on Ctrl-C.
+
+    SIGINT gets Python's own handler back too: a shell that starts a job in
+    the background sets it to be ignored.
+    """
 
     def leave(signum, frame):
         raise SystemExit(128 + signum)
 
     signal.signal(signal.SIGTERM, leave)
     signal.signal(signal.SIGHUP, leave)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -436,6 +441,9 @@ def main(argv: list[str] | None = None) -> int:
     stack = Stack(workdir, args.web_concurrency)
     try:
         results, description = Benchmark(stack, plan).run()
+    except KeyboardInterrupt:
+        print(f"\nInterrupted; logs are in {workdir}", file=sys.stderr)
+        return 130
     except BaseException:
         print(f"\nThe benchmark stopped; logs are in {workdir}", file=sys.stderr)
         raise
