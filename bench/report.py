@@ -190,6 +190,13 @@ def drain_table(results: Results) -> str:
     )
 
 
+def profile_table(results: Results) -> str:
+    if not results.worker_profile:
+        return results.worker_profile_note or "No profile was taken."
+    rows = [[group, f"{share:.0%}"] for group, share in results.worker_profile]
+    return markdown_table(["what the worker was doing", "share of its CPU"], rows)
+
+
 def other_table(results: Results) -> str:
     rows = []
     if results.server_ms:
@@ -219,6 +226,15 @@ def other_table(results: Results) -> str:
                 "Redis memory per message: queued / finished (kept for result_ttl)",
                 f"{results.redis_bytes_queued / 1024:.1f} KiB / "
                 f"{results.redis_bytes_finished / 1024:.1f} KiB",
+            ]
+        )
+    if results.redis_commands_per_message is not None:
+        rows.append(
+            [
+                "one worker's cost per message: Redis commands / PostgreSQL "
+                "transactions",
+                f"{results.redis_commands_per_message:.0f} / "
+                f"{results.pg_transactions_per_message:.1f}",
             ]
         )
     for label, kib in (
@@ -389,6 +405,7 @@ def tables(results: Results) -> str:
         ("Submit as a ratio", ratio_table(results)),
         ("Submit to sent", delivery_table(results)),
         ("Worker throughput", drain_table(results)),
+        ("Where one worker's CPU goes", profile_table(results)),
         ("Server time, connections, memory", other_table(results)),
         ("Targets", targets_table(results)),
         ("Workers needed at 300 ms an email", sizing_table(results)),
@@ -415,6 +432,7 @@ def document(results: Results, machine: dict[str, str]) -> str:
         "ratios": ratio_table(results),
         "delivery": delivery_table(results),
         "drains": drain_table(results),
+        "profile": profile_table(results),
         "other": other_table(results),
         "targets": targets_table(results),
         "sizing": sizing_table(results),
@@ -508,6 +526,13 @@ the first email accepted to the last, so the workers' start-up is left out;
 "drain s" includes it. Every message is two emails on one SMTP connection.
 
 {drains}
+
+Where one worker's CPU goes while it drains a queue to the 0 ms server, from
+py-spy samples that hold the GIL (waits on PostgreSQL, Redis and SMTP are
+left out), in a drain of its own so the sampling does not slow the one
+measured above:
+
+{profile}
 
 The worker class is RQ's `SimpleWorker` (`contact.workers.ContactWorker`),
 not RQ's default `Worker`, which forks a work horse for every job: on the

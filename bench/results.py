@@ -63,12 +63,20 @@ class Results:
     # Single-client posts: Django's time (Server-Timing) and the round trip.
     server_ms: list[float] = field(default_factory=list)
     round_trip_ms: list[float] = field(default_factory=list)
+    # One worker's CPU by what it was doing: (group, share) largest first,
+    # or why there is no profile.
+    worker_profile: list[tuple[str, float]] = field(default_factory=list)
+    worker_profile_note: str = ""
     web_peak_kib: int | None = None
     worker_peak_kib: int | None = None
     # Redis memory a message's job takes while queued, and once finished (RQ
     # keeps a finished job for its result_ttl).
     redis_bytes_queued: float | None = None
     redis_bytes_finished: float | None = None
+    # What one message cost the worker's services in the first drain: Redis
+    # commands, and PostgreSQL transactions (reads included).
+    redis_commands_per_message: float | None = None
+    pg_transactions_per_message: float | None = None
     # Redis connections opened during the submit runs, and the posts made.
     redis_connections_opened: int | None = None
     submit_posts: int = 0

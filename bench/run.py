@@ -30,7 +30,7 @@ from pathlib import Path
 
 from rq.registry import StartedJobRegistry
 
-from . import machine, report, wrk
+from . import machine, profile, report, wrk
 from .client import Visitor, server_ms, status_url_in
 from .results import Delivery, Drain, LoadPoint, Results
 from .stack import ROOT, Stack, peak_rss_kib
@@ -233,6 +233,43 @@ class Benchmark:
             self.results.drains.append(
                 self.drain(worker_class, workers, delay, messages)
             )
+            if len(self.results.drains) == 1:
+                self.profile_worker(self.results.drains[0])
+
+    def profile_worker(self, measured: Drain) -> None:
+        """Drain once more under py-spy, to show where a worker's CPU goes.
+
+        A run of its own: py-spy pauses the worker for each sample, which
+        would lower the figure just measured.
+        """
+        if not profile.available():
+            self.results.worker_profile_note = (
+                "py-spy is not installed (pip install -r requirements-dev.txt)"
+            )
+            return
+        messages = self.plan.fill_at_0ms
+        self.say(f"Profile: {messages} messages, 1 x ContactWorker under py-spy...")
+        # Sample while the worker is surely busy: most of the expected drain.
+        seconds = min(10, 0.8 * messages / max(measured.rate, 1))
+        output = self.stack.workdir / "worker-profile.txt"
+        with self.stack.connect_database() as db:
+            last_id = _last_id(db)
+            self.fill(messages)
+            self.use_workers(1, 0)
+            sampler = profile.start(self.workers[0].pid, seconds, output)
+            self.stack.others.append(sampler)
+            _, errors = sampler.communicate()
+            deadline = time.monotonic() + self.plan.drain_limit
+            while _settled(db, last_id)[0] < messages:
+                if time.monotonic() > deadline:
+                    break
+                time.sleep(0.1)
+        self.use_workers(0, 0)
+        self.settle()
+        shares = profile.breakdown(output.read_text()) if output.exists() else []
+        self.results.worker_profile = shares
+        if not shares:
+            self.results.worker_profile_note = f"py-spy recorded nothing: {errors}"
 
     # Steps
 
@@ -329,19 +366,20 @@ class Benchmark:
             f"{delay_ms} ms SMTP..."
         )
         with self.stack.connect_database() as db:
-            last_id = db.execute(
-                "SELECT coalesce(max(id), 0) FROM contact_contactmessage"
-            ).fetchone()[0]
+            last_id = _last_id(db)
             redis = self.stack.redis()
             memory = [redis.info("memory")["used_memory"]]
             self.fill(messages)
             queued = self.stack.queue().count
             memory.append(redis.info("memory")["used_memory"])
+            counters = _counters(db, redis)
             began = time.monotonic()
             self.use_workers(workers, delay_ms, WORKER_CLASSES[worker_class])
             deadline = began + self.plan.drain_limit
+            polls = 0
             while True:
                 settled, failed = _settled(db, last_id)
+                polls += 1
                 if settled >= messages or time.monotonic() > deadline:
                     break
                 time.sleep(0.05)
@@ -354,7 +392,20 @@ class Benchmark:
                 """,
                 [last_id],
             ).fetchone()[0]
+        # Closed connections and stopped workers have published all their
+        # database statistics; PostgreSQL holds a live one's for a while.
         self.use_workers(0, 0)
+        if self.results.redis_commands_per_message is None and settled:
+            time.sleep(0.5)
+            with self.stack.connect_database() as db:
+                commands, transactions = _counters(db, redis)
+            self.results.redis_commands_per_message = (commands - counters[0]) / settled
+            # Less this process's own: the polls, the span query and the
+            # first reading (counted once it committed).
+            own = polls + 2
+            self.results.pg_transactions_per_message = (
+                transactions - counters[1] - own
+            ) / settled
         memory.append(redis.info("memory")["used_memory"])
         if self.results.redis_bytes_queued is None and settled == messages:
             self.results.redis_bytes_queued = (memory[1] - memory[0]) / queued
@@ -372,6 +423,20 @@ class Benchmark:
             wall_seconds=wall,
             span_seconds=float(span or 0),
         )
+
+
+def _counters(db, redis) -> tuple[int, int]:
+    """Return Redis's commands and this database's transactions so far."""
+    transactions = db.execute(
+        "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()"
+    ).fetchone()[0]
+    return redis.info("stats")["total_commands_processed"], transactions
+
+
+def _last_id(db) -> int:
+    return db.execute(
+        "SELECT coalesce(max(id), 0) FROM contact_contactmessage"
+    ).fetchone()[0]
 
 
 def _settled(db, last_id: int) -> tuple[int, int]:
