@@ -48,6 +48,18 @@ def ratio(value: float | None) -> str:
     return f"{value:.2f}x" if value < 10 else f"{value:.0f}x"
 
 
+def _number(value: float | None, spec: str) -> str:
+    return "n/a" if value is None else format(value, spec)
+
+
+def _mib(value: float | None) -> str:
+    return "n/a" if value is None else f"{value / 2**20:.0f} MiB"
+
+
+def _kib(value: float | None) -> str:
+    return "n/a" if value is None else f"{value / 1024:.1f} KiB"
+
+
 def markdown_table(header: list[str], rows: list[list[str]]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
     lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
@@ -395,6 +407,39 @@ def sizing_table(results: Results) -> str:
     return markdown_table(["messages", "per hour", "workers at 300 ms an email"], rows)
 
 
+def scale_table(results: Results) -> str:
+    """Return what one, ten and a thousand times the default load cost."""
+    per_worker = per_worker_rate_at_300ms(results)
+    submits = max(
+        (p.result.throughput for p in results.points if p.name == "submit"),
+        default=None,
+    )
+    redis = results.redis_commands_per_message
+    transactions = results.pg_transactions_per_message
+    if not (per_worker and submits and redis and transactions):
+        return "Not enough measurements for the table."
+    columns = [("now", per_worker), ("10x", 10 * per_worker)]
+    columns.append(("1000x", 1000 * per_worker))
+    rows = [
+        ["messages a second", *(f"{rate:,.1f}" for _, rate in columns)],
+        ["emails a second at the provider", *(f"{2 * r:,.0f}" for _, r in columns)],
+        [
+            "workers at 300 ms an email",
+            *(f"{workers_needed(rate, per_worker):,}" for _, rate in columns),
+        ],
+        ["Redis commands a second", *(f"{rate * redis:,.0f}" for _, rate in columns)],
+        [
+            "PostgreSQL transactions a second",
+            *(f"{rate * (transactions + 1):,.0f}" for _, rate in columns),
+        ],
+        [
+            "machines like this one for the web",
+            *(f"{math.ceil(rate / submits):,}" for _, rate in columns),
+        ],
+    ]
+    return markdown_table(["", *(name for name, _ in columns)], rows)
+
+
 # Output
 
 
@@ -441,6 +486,16 @@ def document(results: Results, machine: dict[str, str]) -> str:
         "submit_rate": f"{submit16.result.throughput:.0f}" if submit16 else "n/a",
         "fork_rate": f"{fork.rate:.0f}" if fork else "n/a",
         "simple_rate": f"{simple.rate:.0f}" if simple else "n/a",
+        "pg_transactions": _number(results.pg_transactions_per_message, ".0f"),
+        "redis_commands": _number(results.redis_commands_per_message, ".0f"),
+        "redis_queued": _kib(results.redis_bytes_queued),
+        "redis_finished": _kib(results.redis_bytes_finished),
+        "scale": scale_table(results),
+        "backlog_hour": _mib(
+            10 * per_worker * 3600 * results.redis_bytes_queued
+            if per_worker and results.redis_bytes_queued
+            else None
+        ),
         "fork_factor": ratio(_divide(simple.rate, fork.rate))
         if fork and simple
         else "n/a",
@@ -507,6 +562,13 @@ Submit divided by the floors and by the designs it replaced:
 
 {ratios}
 
+The home page is the heavier floor: it renders the whole form through
+Django's form templates, which takes most of a gunicorn worker's time on
+that page. The trivial view shows what any request costs behind the site's
+middleware. On top of that, a submit validates the form, inserts the row
+(one commit) and enqueues the job over the process's one Redis connection
+(one pipelined round trip).
+
 ## Submit to sent
 
 The time from posting the form to the status endpoint answering "sent"
@@ -534,6 +596,18 @@ measured above:
 
 {profile}
 
+Per message the worker makes {pg_transactions} PostgreSQL transactions
+(the claim, a connection check, reading the row, then one per email that
+updates the row and adds its history entry) and sends Redis {redis_commands}
+commands, most of them RQ's own bookkeeping. Three changes came from
+profiling it: each email's row update and history entry share one commit,
+and the last one also ends the lease (three commits instead of six, each
+waiting for the disk); RQ's heartbeat, three round trips before and after
+every job, goes out at most once a second in one round trip; and a
+finished job stays in Redis for a minute instead of an hour. What remains
+is spread over Django's ORM (compiling and running each statement), the
+email package and RQ itself, rather than one thing to remove.
+
 The worker class is RQ's `SimpleWorker` (`contact.workers.ContactWorker`),
 not RQ's default `Worker`, which forks a work horse for every job: on the
 same load one forking worker delivered {fork_rate} messages/s against
@@ -548,6 +622,11 @@ emails.
 ## Targets
 
 {targets}
+
+Every figure comes from this one run on a machine that was doing other work
+too (see its load average above); the targets that compare two figures
+compare them within the run. Where the worker misses its target, the
+profile under "Worker throughput" shows what its time goes to.
 
 ## How many workers
 
@@ -565,32 +644,37 @@ visitor's confirmation does not wait for it.
 
 Web processes keep no state between requests and workers share only Redis
 and PostgreSQL, so both scale out across machines without code changes.
+Take as the starting load what the Procfile's defaults deliver here, one
+worker at 300 ms an email; the rows below multiply this run's per-message
+costs by the rate:
 
-**Ten times the load.** One small machine still carries it: this run took
-about {submit_rate} submissions per second at 16 clients on {web} web
-processes, and a personal site sees a few a day. What changes first is the
-email side. A personal Gmail account accepts about 500 emails a day, 250
-contact messages with their auto-replies; a transactional email service
-(Postmark or Mailgun through `EMAIL_BACKEND`, see docs/deploy.md) lifts that
-limit. Add worker processes for the rate from the table above, and keep
-their number under what the provider allows: each worker sends one email
-at a time, so N workers at 300 ms make at most about 3N emails a second.
-Redis and PostgreSQL stay on their smallest plans; count connections (each
-worker holds 3 to Redis and 1 to PostgreSQL, each web process 1 and 1)
-against the plans' limits.
+{scale}
 
-**A thousand times the load.** Web processes behind a load balancer on
-several machines, one gunicorn worker per core; static files from a CDN.
-PostgreSQL: every message is one row and about eight statements; put
-PgBouncer in front of it rather than raising `max_connections`, size memory
-for the working set (recent rows), and let `purge_messages` keep the table to
-its retention. Redis: a queued message costs a job hash plus its registry
-entries; size memory for the longest backlog expected (an SMTP outage of an
-hour at the peak rate) and turn on persistence (AOF), although the sweeper
-requeues from the rows what a lost Redis forgets. Workers: as many as the
-provider's rate limit allows and no more; past it, RQ's retries with
-backoff absorb the provider's 4xx answers. Queue priorities: send owner
-notifications from a queue the workers read first and auto-replies from a
-second one (`rqworker owner autoreply`), so a flood of auto-replies, or the
-spam that comes with popularity, never delays the owner's copy.
+**Ten times the load.** Still one small machine for the web and the
+databases; what changes is the email side. A personal Gmail account
+accepts about 500 emails a day, so at this rate the site moves to a
+transactional email service (Postmark or Mailgun through `EMAIL_BACKEND`,
+see docs/deploy.md) and runs the workers from the table, kept under the
+service's rate limit: each worker sends one email at a time, so N workers
+at 300 ms make at most about 3N emails a second. Count connections against
+the plans' limits: each worker holds 3 to Redis and 1 to PostgreSQL, each
+web process 1 and 1. Redis needs room for the backlog of an SMTP outage: at
+{redis_queued} a queued message, an hour of it at this rate takes
+{backlog_hour}; finished jobs ({redis_finished} each) stay only a minute.
+
+**A thousand times the load.** Web processes behind a load balancer on as
+many machines as the table says, one gunicorn worker per core, static
+files from a CDN. PostgreSQL takes thousands of commits a second: put
+PgBouncer in front of it rather than raising `max_connections`, give it
+fast storage for the write-ahead log (every commit waits for it), and let
+`purge_messages` keep the table to its retention. Redis approaches what one
+instance serves (on the order of 100,000 commands a second), so split the
+queue across instances or cut RQ's per-job commands, and turn on
+persistence (AOF) for the backlog, although the sweeper requeues from the
+rows what a lost Redis forgets. Workers: as many as the provider's rate
+limit allows and no more; past it, RQ's retries with backoff absorb the
+provider's 4xx answers. Queue priorities: send owner notifications from a
+queue the workers read first and auto-replies from a second one
+(`rqworker owner autoreply`), so a flood of auto-replies, or the spam that
+comes with popularity, never delays the owner's copy.
 """

@@ -8,8 +8,8 @@ RAW = f"""\
 {JOB};_claim (contact/jobs.py:140);QuerySet.get (django/db/models/query.py:1) 30
 {JOB};_send (contact/jobs.py:160);_record (contact/jobs.py:190) 20
 {JOB};owner_notification (contact/emails.py:80);render_to_string (x.py:1) 10
-{JOB};_send (contact/jobs.py:158);EmailBackend._send (smtp.py:1);as_bytes (m.py:1) 15
-{JOB};_send (contact/jobs.py:158);EmailBackend._send (smtp.py:1);sendmail (smtplib.py:1) 5
+{JOB};_send (jobs.py:1);EmailBackend._send (smtp.py:1);as_bytes (m.py:1) 15
+{JOB};_send (jobs.py:1);EmailBackend._send (smtp.py:1);sendmail (smtplib.py:1) 5
 {WORK};BaseWorker.heartbeat (rq/worker/base.py:1230) 20
 _bootstrap (threading.py:1);PubSubWorkerThread.run (redis/client.py:1) 99
 """

@@ -105,3 +105,18 @@ class DocumentTests(SimpleTestCase):
 
         for title in ("Latency and throughput", "Targets", "Worker throughput"):
             assert title in text
+
+
+class ScaleTableTests(SimpleTestCase):
+    def test_multiplies_the_per_message_costs_by_the_rate(self):
+        results = make_results()
+        results.redis_commands_per_message = 50
+        results.pg_transactions_per_message = 5
+
+        table = report.scale_table(results)
+
+        assert "| messages a second | 1.6 | 16.0 | 1,600.0 |" in table
+        assert "| workers at 300 ms an email | 1 | 10 | 1,000 |" in table
+        assert "| Redis commands a second | 80 | 800 | 80,000 |" in table
+        assert "| PostgreSQL transactions a second | 10 | 96 | 9,600 |" in table
+        assert "| machines like this one for the web | 1 | 1 | 6 |" in table
