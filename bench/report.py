@@ -235,7 +235,8 @@ def other_table(results: Results) -> str:
     if results.redis_bytes_queued is not None:
         rows.append(
             [
-                "Redis memory per message: queued / finished (kept for result_ttl)",
+                "Redis memory per message's job: queued / finished (kept for "
+                "result_ttl)",
                 f"{results.redis_bytes_queued / 1024:.1f} KiB / "
                 f"{results.redis_bytes_finished / 1024:.1f} KiB",
             ]
@@ -491,6 +492,11 @@ def document(results: Results, machine: dict[str, str]) -> str:
         "redis_queued": _kib(results.redis_bytes_queued),
         "redis_finished": _kib(results.redis_bytes_finished),
         "scale": scale_table(results),
+        "finished_minute_1000x": _mib(
+            1000 * per_worker * 60 * results.redis_bytes_finished
+            if per_worker and results.redis_bytes_finished
+            else None
+        ),
         "backlog_hour": _mib(
             10 * per_worker * 3600 * results.redis_bytes_queued
             if per_worker and results.redis_bytes_queued
@@ -669,7 +675,9 @@ PgBouncer in front of it rather than raising `max_connections`, give it
 fast storage for the write-ahead log (every commit waits for it), and let
 `purge_messages` keep the table to its retention. Redis approaches what one
 instance serves (on the order of 100,000 commands a second), so split the
-queue across instances or cut RQ's per-job commands, and turn on
+queue across instances or cut RQ's per-job commands. A minute of finished
+jobs alone would take {finished_minute_1000x}, so delete them at once
+(`result_ttl=0` in `contact/queue.py`, a few more commands per job). Turn on
 persistence (AOF) for the backlog, although the sweeper requeues from the
 rows what a lost Redis forgets. Workers: as many as the provider's rate
 limit allows and no more; past it, RQ's retries with backoff absorb the

@@ -28,7 +28,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from rq.job import Job
 from rq.registry import StartedJobRegistry
+from rq.results import Result
 
 from . import machine, profile, report, wrk
 from .client import Visitor, server_ms, status_url_in
@@ -368,10 +370,11 @@ class Benchmark:
         with self.stack.connect_database() as db:
             last_id = _last_id(db)
             redis = self.stack.redis()
-            memory = [redis.info("memory")["used_memory"]]
             self.fill(messages)
-            queued = self.stack.queue().count
-            memory.append(redis.info("memory")["used_memory"])
+            rq_queue = self.stack.queue()
+            queued = rq_queue.count
+            sample = [job_id.decode() for job_id in redis.lrange(rq_queue.key, 0, 49)]
+            queued_bytes = _memory_per_job(redis, sample, [rq_queue.key])
             counters = _counters(db, redis)
             began = time.monotonic()
             self.use_workers(workers, delay_ms, WORKER_CLASSES[worker_class])
@@ -406,10 +409,11 @@ class Benchmark:
             self.results.pg_transactions_per_message = (
                 transactions - counters[1] - own
             ) / settled
-        memory.append(redis.info("memory")["used_memory"])
         if self.results.redis_bytes_queued is None and settled == messages:
-            self.results.redis_bytes_queued = (memory[1] - memory[0]) / queued
-            self.results.redis_bytes_finished = (memory[2] - memory[0]) / settled
+            self.results.redis_bytes_queued = queued_bytes
+            self.results.redis_bytes_finished = _memory_per_job(
+                redis, sample, [rq_queue.finished_job_registry.key]
+            )
         self.settle()
         if queued < messages:
             self.say(f"  only {queued} of {messages} jobs were queued")
@@ -431,6 +435,29 @@ def _counters(db, redis) -> tuple[int, int]:
         "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()"
     ).fetchone()[0]
     return redis.info("stats")["total_commands_processed"], transactions
+
+
+def _memory_per_job(redis, job_ids: list[str], shared: list[str]) -> float:
+    """Return the Redis memory one job takes, from a sample of job ids.
+
+    Counts each job's own keys (its hash and, once finished, its results)
+    and its share of the ``shared`` keys (the queue, a registry). Measuring
+    keys rather than the server's total leaves out whatever else expires
+    or is freed meanwhile.
+    """
+    if not job_ids:
+        return 0.0
+    own = 0
+    for job_id in job_ids:
+        for key in (Job.key_for(job_id), Result.get_key(job_id)):
+            own += redis.memory_usage(key) or 0
+    entries = 0
+    shared_bytes = 0
+    for key in shared:
+        shared_bytes += redis.memory_usage(key) or 0
+        entries += redis.llen(key) if redis.type(key) == b"list" else redis.zcard(key)
+    share = shared_bytes / entries if entries else 0
+    return own / len(job_ids) + share
 
 
 def _last_id(db) -> int:
