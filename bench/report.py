@@ -579,8 +579,9 @@ middleware. On top of that, a submit validates the form, inserts the row
 
 The time from posting the form to the status endpoint answering "sent"
 (the owner's copy accepted by the SMTP server), polled every 5 ms. Under
-load, a probe is posted every half second while wrk posts from 16 clients;
-the worker takes messages in order, so a probe waits behind every message
+load, a probe is posted every half second while wrk posts from 16 clients,
+and polls every 100 ms so the probes add little load of their own; the
+worker takes messages in order, so a probe waits behind every message
 queued before it.
 
 {delivery}
