@@ -379,6 +379,10 @@ class Benchmark:
             queued = rq_queue.count
             sample = [job_id.decode() for job_id in redis.lrange(rq_queue.key, 0, 49)]
             queued_bytes = _memory_per_job(redis, sample, [rq_queue.key])
+            if self.results.redis_commands_per_message is None:
+                # The web's connections publish the fill's statistics once
+                # idle for ten seconds; they must not count as the worker's.
+                time.sleep(11)
             counters = _counters(db, redis)
             began = time.monotonic()
             self.use_workers(workers, delay_ms, WORKER_CLASSES[worker_class])
