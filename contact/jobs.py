@@ -268,13 +268,21 @@ def _job_is_live(job_id: str) -> bool:
 
     A job counts as started only within its timeout: a worker killed after
     taking the job but before claiming the message leaves it "started" until
-    RQ's own clean-up, which can take minutes.
+    RQ's own clean-up, which can take minutes. A worker killed even earlier,
+    between taking the job off the queue and starting it, leaves it "queued"
+    in RQ's intermediate list, in no queue at all: such a job is dead too.
     """
     try:
         job = Job.fetch(job_id, connection=queue.get_redis())
     except NoSuchJobError:
         return False
     status = job.get_status(refresh=False)
+    if status == JobStatus.QUEUED:
+        # The list holds only jobs a worker is starting right now, or that a
+        # dead worker left behind; requeueing the first kind is harmless, as
+        # the claim lets only one job send.
+        taken = queue.get_queue().intermediate_queue.get_job_ids()
+        return job_id not in taken
     if status == JobStatus.STARTED:
         limit = timedelta(seconds=settings.CONTACT_LEASE_SECONDS)
         return job.started_at is not None and timezone.now() - job.started_at < limit

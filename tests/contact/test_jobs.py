@@ -286,6 +286,21 @@ class RequeueStalledTests(TestCase):
 
         assert jobs.requeue_stalled() == 0
 
+    def test_requeues_a_job_taken_by_a_worker_that_died_before_starting_it(self):
+        """RQ leaves such a job "queued" in its intermediate list, in no queue."""
+        message = self.old()
+        queue.enqueue_delivery(message.pk, message.job_id)
+        rq_queue = queue.get_queue()
+        redis = queue.get_redis()
+        # What a worker's dequeue does before the worker starts the job.
+        redis.lmove(rq_queue.key, rq_queue.intermediate_queue_key)
+
+        count = jobs.requeue_stalled()
+
+        message.refresh_from_db()
+        assert count == 1
+        assert rq_queue.job_ids == [message.job_id]
+
 
 class DeliveryWritesTests(TestCase):
     """Every commit costs a disk flush, so a delivery makes as few as it can."""
