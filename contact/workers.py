@@ -65,6 +65,15 @@ class ContactWorker(SimpleWorker):
         except REDIS_OUTAGE:
             logger.warning("Worker %s: Redis unavailable for maintenance", self.name)
 
+    def set_state(self, state: str, pipeline=None) -> None:
+        # RQ records the worker as idle just before its dequeue call, outside
+        # the part that waits for Redis to return: a Redis lost right there
+        # (as at start-up) would end the worker.
+        try:
+            super().set_state(state, pipeline=pipeline)
+        except REDIS_OUTAGE:
+            logger.warning("Worker %s: Redis unavailable for its state", self.name)
+
     def check_for_suspension(self, burst: bool) -> None:
         try:
             super().check_for_suspension(burst)

@@ -1,4 +1,7 @@
+from unittest import mock
+
 from django.test import SimpleTestCase
+from redis.exceptions import ConnectionError
 
 from contact import queue
 from contact.workers import ContactWorker
@@ -55,3 +58,17 @@ class ContactWorkerHeartbeatTests(SimpleTestCase):
 
         assert redis.exists(worker.key)
         assert not worker._lost_redis
+
+
+class ContactWorkerRedisOutageTests(SimpleTestCase):
+    def test_recording_its_state_survives_a_lost_redis(self):
+        """RQ records the state outside the dequeue call's own retry loop."""
+        worker = make_worker()
+        lost = mock.patch.object(
+            worker.connection, "hset", side_effect=ConnectionError("Redis is down")
+        )
+
+        with lost:
+            worker.set_state("idle")
+
+        assert worker.get_state() == "idle"
