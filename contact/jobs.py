@@ -18,6 +18,7 @@ from anymail.exceptions import (
 )
 from django.conf import settings
 from django.core import mail
+from django.db import transaction
 from django.db.models import Case, F, Value, When
 from django.utils import timezone
 from rq import get_current_job
@@ -93,7 +94,8 @@ def deliver_message(message_id: int) -> None:
         _record(message, pending, EmailStatus.FAILED, error)
     finally:
         _close_quietly(connection)
-    _release(message_id)
+    if message.lease_until is not None:
+        _release(message_id)
 
 
 def requeue_stalled(grace_seconds: int = 10) -> int:
@@ -163,7 +165,11 @@ def _send(message: ContactMessage, field: str, email, connection) -> None:
 def _record(
     message: ContactMessage, field: str, outcome: str, error=None, email=None
 ) -> None:
-    """Write one email's outcome to the row in a single UPDATE, then history."""
+    """Write one email's outcome to the row and its history in one transaction.
+
+    The message's last email also ends the lease in the same UPDATE, which
+    spares the job a separate release: every commit waits for the disk.
+    """
     now = timezone.now()
     changes = {f"{field}_status": outcome}
     if outcome == EmailStatus.SENT:
@@ -193,24 +199,30 @@ def _record(
         )
         if outcome == EmailStatus.FAILED:
             changes["autoreply_status"] = EmailStatus.SKIPPED
-    ContactMessage.objects.filter(pk=message.pk).update(**changes)
+    _end_lease_when_settled(message, changes)
+    with transaction.atomic():
+        ContactMessage.objects.filter(pk=message.pk).update(**changes)
+        if outcome == EmailStatus.SENT:
+            history.record_sent(message, field, changes[f"{field}_message_id"])
+        else:
+            history.record_failed(message, field, changes["last_error"])
+        if changes.get("autoreply_status") == EmailStatus.SKIPPED:
+            history.record_skipped(
+                message, "autoreply", "the owner notification failed"
+            )
     for name, value in changes.items():
         setattr(message, name, value)
-    if outcome == EmailStatus.SENT:
-        history.record_sent(message, field, changes[f"{field}_message_id"])
-    else:
-        history.record_failed(message, field, changes["last_error"])
-    if changes.get("autoreply_status") == EmailStatus.SKIPPED:
-        history.record_skipped(message, "autoreply", "the owner notification failed")
 
 
 def _skip(message: ContactMessage, field: str, reason: str) -> None:
     """Record that ``field``'s email will not be sent, and why."""
-    ContactMessage.objects.filter(pk=message.pk).update(
-        **{f"{field}_status": EmailStatus.SKIPPED}
-    )
-    setattr(message, f"{field}_status", EmailStatus.SKIPPED)
-    history.record_skipped(message, field, reason)
+    changes = {f"{field}_status": EmailStatus.SKIPPED}
+    _end_lease_when_settled(message, changes)
+    with transaction.atomic():
+        ContactMessage.objects.filter(pk=message.pk).update(**changes)
+        history.record_skipped(message, field, reason)
+    for name, value in changes.items():
+        setattr(message, name, value)
     logger.info(
         "Contact message %s (job %s): %s skipped, %s",
         message.reference,
@@ -218,6 +230,15 @@ def _skip(message: ContactMessage, field: str, reason: str) -> None:
         field,
         reason,
     )
+
+
+def _end_lease_when_settled(message: ContactMessage, changes: dict) -> None:
+    """Add the end of the lease to ``changes`` if no email is left to send."""
+    if EmailStatus.PENDING not in (
+        changes.get("owner_email_status", message.owner_email_status),
+        changes.get("autoreply_status", message.autoreply_status),
+    ):
+        changes["lease_until"] = None
 
 
 def _give_up_or_release(
@@ -273,10 +294,11 @@ def _release(message_id: int) -> None:
 def _job_is_live(job_id: str) -> bool:
     """Return True if RQ still holds a job that will run or is running.
 
-    A job counts as started only within its timeout, and as queued only while
-    it waits in the queue: a worker killed after taking the job but before
-    claiming the message leaves it "started", or "queued" in RQ's
-    intermediate list, until RQ's own clean-up, which can take minutes.
+    A job counts as started only within its timeout: a worker killed after
+    taking the job but before claiming the message leaves it "started" until
+    RQ's own clean-up, which can take minutes. A worker killed even earlier,
+    between taking the job off the queue and starting it, leaves it "queued"
+    in RQ's intermediate list, in no queue at all: such a job is dead too.
     """
     try:
         job = Job.fetch(job_id, connection=queue.get_redis())
@@ -287,6 +309,8 @@ def _job_is_live(job_id: str) -> bool:
         limit = timedelta(seconds=settings.CONTACT_LEASE_SECONDS)
         return job.started_at is not None and timezone.now() - job.started_at < limit
     if status == JobStatus.QUEUED:
+        # Requeueing a job a live worker is just starting is harmless: the
+        # claim lets only one of the two send.
         return queue.get_queue().get_job_position(job_id) is not None
     return status in LIVE_JOB_STATUSES
 

@@ -3,6 +3,7 @@
 import gc
 import logging
 import os
+import time
 
 from django.conf import settings
 from django.db import close_old_connections
@@ -58,7 +59,14 @@ class ContactWorker(SimpleWorker):
     """
 
     max_connection_wait_time = 5.0
+    # RQ refreshes the worker's registration (three Redis round trips) before
+    # and after every job, a large share of a job's cost. The registration
+    # lives for minutes, so between jobs one refresh a second is enough. It
+    # must stay under the one-second first wait after a failed dequeue, so a
+    # Redis that comes back empty is noticed on the first try after it.
+    heartbeat_interval = 0.9
     _lost_redis = False
+    _beat_at = float("-inf")
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("maintenance_interval", settings.RQ_MAINTENANCE_SECONDS)
@@ -79,20 +87,39 @@ class ContactWorker(SimpleWorker):
         except REDIS_OUTAGE:
             logger.warning("Worker %s: Redis unavailable for maintenance", self.name)
 
+    def set_state(self, state: str, pipeline=None) -> None:
+        # RQ records the worker as idle just before its dequeue call, outside
+        # the part that waits for Redis to return: a Redis lost right there
+        # (as at start-up) would end the worker.
+        try:
+            super().set_state(state, pipeline=pipeline)
+        except REDIS_OUTAGE:
+            logger.warning("Worker %s: Redis unavailable for its state", self.name)
+
     def check_for_suspension(self, burst: bool) -> None:
         try:
             super().check_for_suspension(burst)
         except REDIS_OUTAGE:
             logger.warning("Worker %s: Redis unavailable", self.name)
 
-    def heartbeat(self, *args, **kwargs):
+    def heartbeat(self, timeout=None, pipeline=None):
+        recent = time.monotonic() - self._beat_at < self.heartbeat_interval
+        if recent and timeout is None and pipeline is None and not self._lost_redis:
+            return
         try:
             if self._lost_redis and not self.connection.exists(self.key):
                 # Redis came back empty: register again so dashboards and the
                 # health check see this worker.
                 self.register_birth()
             self._lost_redis = False
-            super().heartbeat(*args, **kwargs)
+            if pipeline is None:
+                # One round trip instead of one per command.
+                with self.connection.pipeline() as own:
+                    super().heartbeat(timeout, pipeline=own)
+                    own.execute()
+            else:
+                super().heartbeat(timeout, pipeline=pipeline)
+            self._beat_at = time.monotonic()
         except REDIS_OUTAGE:
             self._lost_redis = True
             logger.warning("Worker %s: Redis unavailable for heartbeat", self.name)

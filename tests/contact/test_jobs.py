@@ -3,7 +3,9 @@ from datetime import timedelta
 from email.utils import getaddresses
 
 from django.core import mail
+from django.db import connection
 from django.test import TestCase, override_settings
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from rq import SimpleWorker
 from rq.job import JobStatus
@@ -333,3 +335,30 @@ class HeaderFoldingTests(TestCase):
         assert "Bcc" not in owner.keys()
         message.refresh_from_db()
         assert message.status == Status.SENT
+
+
+class DeliveryWritesTests(TestCase):
+    """Every commit costs a disk flush, so a delivery makes as few as it can."""
+
+    def test_records_each_email_with_its_history_in_one_transaction(self):
+        message = make_contact_message()
+
+        with CaptureQueriesContext(connection) as queries:
+            jobs.deliver_message(message.pk)
+
+        writes = [
+            q["sql"].split()[0]
+            for q in queries.captured_queries
+            if q["sql"].split()[0] in ("UPDATE", "INSERT", "SAVEPOINT", "RELEASE")
+        ]
+        recorded = ["SAVEPOINT", "UPDATE", "INSERT", "RELEASE"]
+        assert writes == ["UPDATE", *recorded, *recorded]
+
+    def test_last_email_ends_the_lease_in_its_own_update(self):
+        message = make_contact_message()
+
+        jobs.deliver_message(message.pk)
+
+        message.refresh_from_db()
+        assert message.lease_until is None
+        assert message.delivery_attempts.count() == 2
