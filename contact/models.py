@@ -4,7 +4,7 @@ from datetime import timedelta
 
 from django.db import models
 from django.db.models import Q
-from django.db.models.functions import Length
+from django.db.models.functions import Length, Upper
 from django.db.models.lookups import LessThanOrEqual
 from django.urls import reverse
 from django.utils import timezone
@@ -152,7 +152,15 @@ class ContactMessage(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["status", "created_at"])]
+        indexes = [
+            models.Index(fields=["status", "created_at"]),
+            # The once-a-day auto-reply rule looks up an address's last reply
+            # (ignoring case) before every auto-reply; without this it reads
+            # the whole table.
+            models.Index(
+                Upper("email"), "autoreply_sent_at", name="contact_message_replied"
+            ),
+        ]
         # The form enforces these lengths; the database does too, whatever
         # writes the row. A TextField's max_length alone reaches no database,
         # and SQLite ignores a varchar's length.
