@@ -17,7 +17,6 @@ from anymail.exceptions import (
     AnymailRecipientsRefused,
 )
 from django.conf import settings
-from django.core import mail
 from django.db import transaction
 from django.db.models import Case, F, Value, When
 from django.utils import timezone
@@ -25,7 +24,7 @@ from rq import get_current_job
 from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
 
-from . import autoreply, emails, history, queue
+from . import autoreply, emails, history, mailer, queue
 from .models import ContactMessage, make_job_id
 
 logger = logging.getLogger(__name__)
@@ -65,19 +64,18 @@ def deliver_message(message_id: int) -> None:
 
     job = get_current_job()
     last_try = job is None or not job.retries_left
-    # One connection carries both emails of the message.
-    connection = mail.get_connection()
     try:
-        connection.open()
-        if message.owner_email_status == EmailStatus.PENDING:
-            _send(
-                message, "owner_email", emails.owner_notification(message), connection
-            )
-        if message.autoreply_status == EmailStatus.PENDING:
-            if reason := autoreply.reason_to_skip(message):
-                _skip(message, "autoreply", reason)
-            else:
-                _send(message, "autoreply", emails.autoreply(message), connection)
+        # One connection carries both emails, and the next message's too.
+        with mailer.connection() as connection:
+            if message.owner_email_status == EmailStatus.PENDING:
+                owner_email = emails.owner_notification(message)
+                _send(message, "owner_email", owner_email, connection)
+            if message.autoreply_status == EmailStatus.PENDING:
+                if reason := autoreply.reason_to_skip(message):
+                    _skip(message, "autoreply", reason)
+                else:
+                    reply = emails.autoreply(message)
+                    _send(message, "autoreply", reply, connection)
     except PermanentDeliveryError:
         pass
     except Exception as error:
@@ -92,8 +90,6 @@ def deliver_message(message_id: int) -> None:
             else "autoreply"
         )
         _record(message, pending, EmailStatus.FAILED, error)
-    finally:
-        _close_quietly(connection)
     if message.lease_until is not None:
         _release(message_id)
 
@@ -277,14 +273,6 @@ def _give_up_or_release(
     history.record_failed(
         message, failed, changes["last_error"], will_retry=not last_try
     )
-
-
-def _close_quietly(connection) -> None:
-    # Both emails are recorded by now; a failed QUIT must not fail the job.
-    try:
-        connection.close()
-    except Exception:
-        logger.debug("SMTP connection did not close cleanly", exc_info=True)
 
 
 def _release(message_id: int) -> None:

@@ -54,7 +54,14 @@ class SmtpSink:
         self.reject = set()
         sink = self
 
+        self.sessions = 0
+
         class Handler:
+            async def handle_EHLO(self, server, session, envelope, hostname, responses):
+                sink.sessions += 1
+                session.host_name = hostname
+                return responses
+
             async def handle_RCPT(self, server, session, envelope, address, options):
                 if address in sink.reject:
                     return "550 5.1.1 User unknown"
