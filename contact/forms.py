@@ -1,7 +1,6 @@
 import logging
 import re
 import time
-from functools import partial
 
 from django import forms
 from django.conf import settings
@@ -182,14 +181,7 @@ class ContactForm(forms.ModelForm):
             return self._save_as_spam()
         with transaction.atomic():
             message = super().save()
-            transaction.on_commit(
-                partial(
-                    queue.enqueue_delivery,
-                    message.pk,
-                    message.job_id,
-                    message.reference,
-                )
-            )
+            queue.enqueue_on_commit(message.pk, message.job_id, message.reference)
         return message
 
     def _save_as_spam(self) -> ContactMessage:

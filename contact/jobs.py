@@ -21,8 +21,6 @@ from django.db import transaction
 from django.db.models import Case, F, Value, When
 from django.utils import timezone
 from rq import get_current_job
-from rq.exceptions import NoSuchJobError
-from rq.job import Job, JobStatus
 
 from . import autoreply, emails, history, mailer, queue
 from .models import ContactMessage, make_job_id
@@ -31,14 +29,6 @@ logger = logging.getLogger(__name__)
 
 Status = ContactMessage.Status
 EmailStatus = ContactMessage.EmailStatus
-
-# A job in one of these states will still run, so the sweeper leaves it alone.
-LIVE_JOB_STATUSES = {
-    JobStatus.QUEUED,
-    JobStatus.STARTED,
-    JobStatus.SCHEDULED,
-    JobStatus.DEFERRED,
-}
 
 
 class PermanentDeliveryError(Exception):
@@ -111,7 +101,7 @@ def requeue_stalled(grace_seconds: int = 10) -> int:
     )
     requeued = 0
     for message in candidates:
-        if message.lease_until is None and _job_is_live(message.job_id):
+        if message.lease_until is None and queue.job_is_live(message.job_id):
             continue
         job_id = make_job_id()
         ContactMessage.objects.filter(pk=message.pk).update(job_id=job_id)
@@ -277,30 +267,6 @@ def _give_up_or_release(
 
 def _release(message_id: int) -> None:
     ContactMessage.objects.filter(pk=message_id).update(lease_until=None)
-
-
-def _job_is_live(job_id: str) -> bool:
-    """Return True if RQ still holds a job that will run or is running.
-
-    A job counts as started only within its timeout: a worker killed after
-    taking the job but before claiming the message leaves it "started" until
-    RQ's own clean-up, which can take minutes. A worker killed even earlier,
-    between taking the job off the queue and starting it, leaves it "queued"
-    in RQ's intermediate list, in no queue at all: such a job is dead too.
-    """
-    try:
-        job = Job.fetch(job_id, connection=queue.get_redis())
-    except NoSuchJobError:
-        return False
-    status = job.get_status(refresh=False)
-    if status == JobStatus.STARTED:
-        limit = timedelta(seconds=settings.CONTACT_LEASE_SECONDS)
-        return job.started_at is not None and timezone.now() - job.started_at < limit
-    if status == JobStatus.QUEUED:
-        # Requeueing a job a live worker is just starting is harmless: the
-        # claim lets only one of the two send.
-        return queue.get_queue().get_job_position(job_id) is not None
-    return status in LIVE_JOB_STATUSES
 
 
 def _is_permanent(error: Exception) -> bool:

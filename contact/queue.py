@@ -9,18 +9,32 @@ its client fails fast: a Redis that is down or hanging costs the visitor at most
 
 import functools
 import logging
+from datetime import timedelta
+from functools import partial
 
 import django_rq
 from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
 from redis import Redis
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 from redis.retry import Retry as RedisRetry
 from rq import Queue, Retry
+from rq.exceptions import NoSuchJobError
+from rq.job import Job, JobStatus
 
 logger = logging.getLogger(__name__)
 
 DELIVER_JOB = "contact.jobs.deliver_message"
+
+# A job in one of these states will still run.
+LIVE_JOB_STATUSES = {
+    JobStatus.QUEUED,
+    JobStatus.STARTED,
+    JobStatus.SCHEDULED,
+    JobStatus.DEFERRED,
+}
 
 
 def redis_options() -> dict:
@@ -86,3 +100,38 @@ def enqueue_delivery(message_id: int, job_id: str, reference: str = "") -> bool:
         "Contact message %s (job %s): queued", reference or f"#{message_id}", job_id
     )
     return True
+
+
+def enqueue_on_commit(message_id: int, job_id: str, reference: str = "") -> None:
+    """Enqueue delivery once the current transaction commits.
+
+    A worker must never look for a row that a rollback would remove, so every
+    path that queues a message goes through here rather than enqueueing at
+    once; outside a transaction the enqueue happens straight away.
+    """
+    transaction.on_commit(partial(enqueue_delivery, message_id, job_id, reference))
+
+
+def job_is_live(job_id: str) -> bool:
+    """Return True if RQ still holds a job that will run or is running.
+
+    A job counts as started only within its timeout: a worker killed after
+    taking the job but before claiming the message leaves it "started" until
+    RQ's own clean-up, which can take minutes. A worker killed even earlier,
+    between taking the job off the queue and starting it, leaves it "queued"
+    in RQ's intermediate list, in no queue at all: such a job is dead too.
+    Raises RedisError when Redis does not answer.
+    """
+    try:
+        job = Job.fetch(job_id, connection=get_redis())
+    except NoSuchJobError:
+        return False
+    status = job.get_status(refresh=False)
+    if status == JobStatus.STARTED:
+        limit = timedelta(seconds=settings.CONTACT_LEASE_SECONDS)
+        return job.started_at is not None and timezone.now() - job.started_at < limit
+    if status == JobStatus.QUEUED:
+        # Requeueing a job a live worker is just starting is harmless: the
+        # claim lets only one of the two send.
+        return get_queue().get_job_position(job_id) is not None
+    return status in LIVE_JOB_STATUSES

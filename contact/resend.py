@@ -8,13 +8,10 @@ run, is skipped rather than queued twice.
 
 import logging
 from dataclasses import dataclass, field
-from functools import partial
 
 from django.db import transaction
 from django.utils import timezone
 from redis.exceptions import RedisError
-from rq.exceptions import NoSuchJobError
-from rq.job import Job, JobStatus
 
 from . import queue
 from .models import ContactMessage, make_job_id
@@ -28,13 +25,6 @@ EMAILS = ("owner_email", "autoreply")
 
 # More than this per request is refused: each resend is an email to a person.
 MAX_RESENDS = 50
-
-_LIVE_JOB_STATUSES = {
-    JobStatus.QUEUED,
-    JobStatus.STARTED,
-    JobStatus.SCHEDULED,
-    JobStatus.DEFERRED,
-}
 
 
 @dataclass
@@ -69,7 +59,7 @@ def _reason_to_skip(message: ContactMessage, email: str) -> str:
     if message.lease_until and message.lease_until > timezone.now():
         return "a worker is sending it now"
     try:
-        if _job_is_live(message.job_id):
+        if queue.job_is_live(message.job_id):
             return "its delivery job is still waiting to run"
     except RedisError:
         logger.warning("Resend: Redis did not answer", exc_info=True)
@@ -99,14 +89,7 @@ def _queue_again(message: ContactMessage, email: str) -> bool:
             pk=message.pk, job_id=message.job_id
         ).update(**changes)
         if updated:
-            transaction.on_commit(
-                partial(
-                    queue.enqueue_delivery,
-                    message.pk,
-                    changes["job_id"],
-                    message.reference,
-                )
-            )
+            queue.enqueue_on_commit(message.pk, changes["job_id"], message.reference)
     if updated:
         logger.info(
             "Contact message %s (job %s): %s queued again by the owner",
@@ -115,14 +98,3 @@ def _queue_again(message: ContactMessage, email: str) -> bool:
             email,
         )
     return bool(updated)
-
-
-def _job_is_live(job_id: str) -> bool:
-    redis = queue.get_redis()
-    if not Job.exists(job_id, connection=redis):
-        return False
-    try:
-        job = Job.fetch(job_id, connection=redis)
-    except NoSuchJobError:
-        return False
-    return job.get_status(refresh=False) in _LIVE_JOB_STATUSES

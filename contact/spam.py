@@ -6,7 +6,6 @@ change is committed. The auto-reply still follows its once-a-day rule.
 """
 
 import logging
-from functools import partial
 
 from django.db import transaction
 
@@ -71,13 +70,8 @@ def release(messages) -> list[str]:
                 **changes
             )
             if updated and deliver:
-                transaction.on_commit(
-                    partial(
-                        queue.enqueue_delivery,
-                        message.pk,
-                        changes["job_id"],
-                        message.reference,
-                    )
+                queue.enqueue_on_commit(
+                    message.pk, changes["job_id"], message.reference
                 )
         if updated:
             released.append(message.reference)
