@@ -59,7 +59,11 @@ def message_id(kind: str, message: ContactMessage) -> str:
 
 
 def _build(
-    kind: str, message: ContactMessage, to: str, **kwargs
+    kind: str,
+    message: ContactMessage,
+    to: str,
+    sender_name: str = "",
+    **kwargs,
 ) -> EmailMultiAlternatives:
     subject, text, html = _render(kind, _context(message))
     if not settings.EMAIL_BACKEND.startswith("anymail."):
@@ -69,7 +73,9 @@ def _build(
     email = EmailMultiAlternatives(
         subject=subject,
         body=text,
-        from_email=formataddr((settings.SITE_NAME, settings.DEFAULT_FROM_EMAIL)),
+        from_email=formataddr(
+            (sender_name or settings.SITE_NAME, settings.DEFAULT_FROM_EMAIL)
+        ),
         to=[to],
         **kwargs,
     )
@@ -81,13 +87,24 @@ def owner_notification(message: ContactMessage) -> EmailMultiAlternatives:
     """Return the email that tells the owner about ``message``.
 
     It carries the visitor's full text, and Reply-To names the visitor, so the
-    owner's "reply" answers them while From stays the site's own address.
+    owner's "reply" answers them while From stays the site's own address; its
+    display name says who wrote ("Grace Hopper via My Site"), so the inbox
+    shows it.
     """
+    name = one_line(message.name)
+    try:
+        reply_to = [formataddr((name, ascii_address(message.email)))]
+    except UnicodeError:
+        # A domain without an ASCII form, saved before the form refused
+        # them: the owner still hears of the message and reads the address
+        # in its text.
+        reply_to = []
     return _build(
         "owner_notification",
         message,
         to=settings.CONTACT_OWNER_EMAIL,
-        reply_to=[formataddr((one_line(message.name), ascii_address(message.email)))],
+        sender_name=f"{name} via {settings.SITE_NAME}",
+        reply_to=reply_to,
     )
 
 

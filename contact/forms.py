@@ -6,6 +6,7 @@ from django import forms
 from django.conf import settings
 from django.core import signing
 from django.db import transaction
+from django.utils.encoding import punycode
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
@@ -103,15 +104,30 @@ class ContactForm(forms.ModelForm):
     def clean_email(self) -> str:
         """Accept only a plain address that every mail server takes as written.
 
-        Django's own check has already refused non-ASCII local parts; a
-        domain in any script is fine and is sent in its ASCII (IDNA) form.
+        Django's own check has already refused non-ASCII local parts. A
+        domain in any script is fine if it has an ASCII (IDNA) form, which is
+        what the emails use; it is stored in one canonical spelling, so that
+        ``bücher.example``, ``xn--bcher-kva.example`` and ``BÜCHER.example``
+        count as one address for the rate limits and the auto-reply rule.
         """
         email = self.cleaned_data["email"]
         if _UNSAFE_IN_ADDRESS.search(email):
             raise forms.ValidationError(
                 _("Enter an address without quotes or spaces."), code="invalid"
             )
-        return email
+        local, _at, domain = email.rpartition("@")
+        if domain.startswith("["):
+            raise forms.ValidationError(
+                _("Enter an address with a domain name, not an IP address."),
+                code="invalid",
+            )
+        try:
+            domain = punycode(domain).encode("ascii").decode("idna")
+        except UnicodeError:
+            raise forms.ValidationError(
+                _("This domain name cannot be used for email."), code="invalid"
+            ) from None
+        return f"{local}@{domain.lower()}"
 
     def clean_subject(self) -> str:
         """Fold line breaks to spaces: the subject goes into an email header."""

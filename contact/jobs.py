@@ -270,7 +270,14 @@ def _release(message_id: int) -> None:
 
 
 def _is_permanent(error: Exception) -> bool:
-    """Return True for SMTP replies that retrying cannot change (5xx)."""
+    """Return True for errors that retrying cannot change.
+
+    Those are SMTP replies in the 5xx range, an email service's refusals,
+    and a ValueError (an address Django cannot put in a header, such as a
+    domain without an ASCII form), which the same row raises every time.
+    """
+    if isinstance(error, ValueError):
+        return True
     if isinstance(error, AnymailRecipientsRefused | AnymailInvalidAddress):
         return True
     if isinstance(error, AnymailAPIError) and error.status_code:

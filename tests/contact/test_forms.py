@@ -213,3 +213,50 @@ class EmailFieldTests(TestCase):
             form = ContactForm(data=dict(VALID_POST, email=email))
 
             assert not form.is_valid(), email
+
+    def test_one_mailbox_has_one_spelling(self):
+        spellings = [
+            "hans@bücher.example",
+            "hans@xn--bcher-kva.example",
+            "hans@BÜCHER.example",
+            "hans@ｂüｃｈｅｒ.example",
+        ]
+
+        cleaned = []
+        for email in spellings:
+            form = ContactForm(data=dict(VALID_POST, email=email))
+            assert form.is_valid(), (email, form.errors)
+            cleaned.append(form.cleaned_data["email"])
+
+        assert set(cleaned) == {"hans@bücher.example"}
+
+    def test_a_domain_without_an_ascii_form_is_a_clear_field_error(self):
+        for email in (
+            "x@" + "ü" * 60 + ".com",
+            "shy@\u00ad\u00ad.com",
+            "bad@bad\ufffddomain.com",
+        ):
+            form = ContactForm(data=dict(VALID_POST, email=email))
+
+            assert not form.is_valid(), email
+            assert form.has_error("email", "invalid")
+
+    def test_an_ip_address_instead_of_a_domain_is_refused(self):
+        form = ContactForm(data=dict(VALID_POST, email="ip@[127.0.0.1]"))
+
+        assert not form.is_valid()
+        assert form.has_error("email", "invalid")
+
+
+class InvisibleCharacterTests(TestCase):
+    def test_text_reversing_characters_are_removed_from_the_name(self):
+        form = ContactForm(data=dict(VALID_POST, name="Ada \u202egnp.exe\u202c"))
+
+        assert form.is_valid(), form.errors
+        assert form.cleaned_data["name"] == "Ada gnp.exe"
+
+    def test_a_subject_of_zero_width_characters_is_empty(self):
+        form = ContactForm(data=dict(VALID_POST, subject="\u200b\ufeff\u200b"))
+
+        assert not form.is_valid()
+        assert form.has_error("subject", "required")

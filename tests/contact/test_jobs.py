@@ -52,6 +52,31 @@ class DeliverMessageTests(TestCase):
         for email in mail.outbox:
             assert getaddresses([email.from_email])[0][1] == "site@example.org"
 
+    def test_the_owners_copy_names_the_visitor_as_sender(self):
+        message = make_contact_message()
+
+        jobs.deliver_message(message.pk)
+
+        owner = mail.outbox[0]
+        assert getaddresses([owner.from_email])[0] == (
+            "Grace Hopper via Test Portfolio",
+            "site@example.org",
+        )
+
+    def test_an_address_no_header_can_hold_fails_only_the_auto_reply(self):
+        # A domain without an ASCII form, saved before the form refused them.
+        message = make_contact_message(email="x@" + "ü" * 60 + ".com")
+
+        jobs.deliver_message(message.pk)
+
+        message.refresh_from_db()
+        (owner,) = mail.outbox
+        assert owner.reply_to == []
+        assert message.status == Status.SENT
+        assert message.autoreply_status == EmailStatus.FAILED
+        assert message.attempts == 1
+        assert message.last_error.startswith("UnicodeError")
+
     def test_autoreply_never_echoes_the_visitors_text(self):
         message = make_contact_message(
             name="Buy pills", subject="CHEAP PILLS", message="visit spam.example"
