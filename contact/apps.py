@@ -6,5 +6,6 @@ class ContactConfig(AppConfig):
     verbose_name = "Contact messages"
 
     def ready(self) -> None:
-        # Connect the receiver of anymail's delivery reports.
-        from . import tracking  # noqa: F401
+        # Register the settings checks and connect the receiver of
+        # anymail's delivery reports.
+        from . import checks, tracking  # noqa: F401

@@ -9,7 +9,7 @@ the form, so a row edited in the admin or saved before the form folded them
 still makes valid headers.
 """
 
-from email.utils import formataddr
+from email.utils import formataddr, parseaddr
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
@@ -27,6 +27,17 @@ def _render(kind: str, context: dict) -> tuple[str, str, str]:
     text = render_to_string(f"contact/email/{kind}.txt", context)
     html = render_to_string(f"contact/email/{kind}.html", context)
     return subject, text, html
+
+
+def site_address() -> tuple[str, str]:
+    """Return the display name and address the site sends from.
+
+    ``DEFAULT_FROM_EMAIL`` is usually a bare address, shown under
+    ``SITE_NAME``; written as Django also allows, ``Name <address>``, its own
+    name is used instead.
+    """
+    name, address = parseaddr(settings.DEFAULT_FROM_EMAIL)
+    return name or settings.SITE_NAME, address
 
 
 def ascii_address(email: str) -> str:
@@ -54,7 +65,7 @@ def message_id(kind: str, message: ContactMessage) -> str:
     recorded it, the email is sent again; with the same Message-ID, mail
     stores that deduplicate (Gmail among them) show it once.
     """
-    domain = settings.DEFAULT_FROM_EMAIL.rpartition("@")[2] or "localhost"
+    domain = site_address()[1].rpartition("@")[2] or "localhost"
     return f"<{message.reference}.{kind}@{domain}>"
 
 
@@ -73,9 +84,7 @@ def _build(
     email = EmailMultiAlternatives(
         subject=subject,
         body=text,
-        from_email=formataddr(
-            (sender_name or settings.SITE_NAME, settings.DEFAULT_FROM_EMAIL)
-        ),
+        from_email=formataddr((sender_name or site_address()[0], site_address()[1])),
         to=[to],
         **kwargs,
     )
@@ -103,7 +112,7 @@ def owner_notification(message: ContactMessage) -> EmailMultiAlternatives:
         "owner_notification",
         message,
         to=settings.CONTACT_OWNER_EMAIL,
-        sender_name=f"{name} via {settings.SITE_NAME}",
+        sender_name=f"{name} via {site_address()[0]}",
         reply_to=reply_to,
     )
 

@@ -1,8 +1,8 @@
 """``/healthz``: can the site take and deliver messages right now?
 
-Cheap enough to poll every few seconds: one database query and a few Redis
-commands over the process's pooled client, whose short timeouts bound the
-answer when Redis hangs. A platform's or monitor's check reads the HTTP status;
+Cheap enough to poll every few seconds: two indexed database queries and a
+few Redis commands over the process's pooled client, whose short timeouts
+bound the answer when Redis hangs. A platform's or monitor's check reads the HTTP status;
 people read the JSON.
 """
 
@@ -21,7 +21,7 @@ from redis.exceptions import RedisError
 from rq import worker_registration
 
 from . import queue
-from .models import ContactMessage
+from .models import ContactMessage, DeliveryAttempt
 
 logger = logging.getLogger(__name__)
 
@@ -36,18 +36,23 @@ def check() -> dict:
     A worker counts as live while its registration in Redis exists: RQ removes
     it on a warm shutdown, and it expires a few minutes after a worker is
     killed outright. The site is unhealthy when the database or Redis does not
-    answer, when no worker has been live for ``HEALTH_NO_WORKER_SECONDS``, or
-    when a message has waited unsent for ``HEALTH_OLDEST_UNSENT_SECONDS``.
+    answer, when no worker has been live for ``HEALTH_NO_WORKER_SECONDS``,
+    when a message has waited unsent for ``HEALTH_OLDEST_UNSENT_SECONDS``, or
+    when the latest owner notification to settle failed for good (a revoked
+    password or a refused owner address fails every message, and failed
+    messages wait for nothing).
     """
     report = {"database": False, "redis": False, "workers": None}
     report["queue_length"] = None
     report["oldest_unsent_seconds"] = None
+    report["last_owner_notification"] = None
     problems = []
 
     try:
         oldest = ContactMessage.objects.unfinished().aggregate(
             oldest=Min("created_at")
         )["oldest"]
+        last = _last_owner_notification()
     except DatabaseError:
         logger.warning("Health: the database did not answer", exc_info=True)
         problems.append("database unreachable")
@@ -58,6 +63,9 @@ def check() -> dict:
             report["oldest_unsent_seconds"] = round(age, 1)
             if age > settings.HEALTH_OLDEST_UNSENT_SECONDS:
                 problems.append("a message has waited too long")
+        report["last_owner_notification"] = last
+        if last == DeliveryAttempt.Outcome.FAILED:
+            problems.append("the last owner notification failed")
 
     try:
         workers, length, without_worker = _queue_state()
@@ -80,6 +88,19 @@ def healthz(request: HttpRequest) -> JsonResponse:
     report = check()
     status = HTTPStatus.OK if report["ok"] else HTTPStatus.SERVICE_UNAVAILABLE
     return JsonResponse(report, status=status)
+
+
+def _last_owner_notification() -> str | None:
+    """Return "sent" or "failed": how the latest owner notification ended."""
+    return (
+        DeliveryAttempt.objects.filter(
+            email=DeliveryAttempt.Email.OWNER,
+            outcome__in=[DeliveryAttempt.Outcome.SENT, DeliveryAttempt.Outcome.FAILED],
+        )
+        .order_by("-created_at", "-pk")
+        .values_list("outcome", flat=True)
+        .first()
+    )
 
 
 def _queue_state() -> tuple[int, int, float]:

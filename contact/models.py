@@ -249,6 +249,8 @@ class DeliveryAttempt(models.Model):
 
     class Meta:
         ordering = ["created_at", "pk"]
+        # The health check reads the latest outcome of an owner notification.
+        indexes = [models.Index(fields=["email", "created_at"])]
 
     def __str__(self) -> str:
         return f"{self.get_email_display()}: {self.get_outcome_display()}"

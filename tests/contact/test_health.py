@@ -9,6 +9,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from rq import SimpleWorker
 
 from contact import health, queue
+from contact.models import DeliveryAttempt
 
 from .helpers import make_contact_message
 
@@ -108,8 +109,40 @@ class HealthzTests(TestCase):
         assert report["database"] is True
         assert report["problems"] == ["redis unreachable"]
 
-    def test_costs_one_database_query(self):
+    def test_costs_two_database_queries(self):
         start_worker()
 
-        with self.assertNumQueries(1):
+        with self.assertNumQueries(2):
             self.get()
+
+
+class FailingDeliveryHealthTests(TestCase):
+    def record(self, message, outcome):
+        DeliveryAttempt.objects.create(
+            message=message, email=DeliveryAttempt.Email.OWNER, outcome=outcome
+        )
+
+    def test_an_owner_notification_that_failed_last_is_a_503(self):
+        start_worker()
+        message = make_contact_message(status="failed")
+        self.record(message, "sent")
+        self.record(message, "retrying")
+        self.record(message, "failed")
+
+        response = self.client.get(reverse("healthz"))
+
+        assert response.status_code == HTTPStatus.SERVICE_UNAVAILABLE
+        report = response.json()
+        assert report["last_owner_notification"] == "failed"
+        assert "the last owner notification failed" in report["problems"]
+
+    def test_a_later_success_clears_it(self):
+        start_worker()
+        message = make_contact_message(status="sent")
+        self.record(message, "failed")
+        self.record(message, "sent")
+
+        response = self.client.get(reverse("healthz"))
+
+        assert response.status_code == HTTPStatus.OK
+        assert response.json()["last_owner_notification"] == "sent"

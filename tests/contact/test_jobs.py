@@ -63,6 +63,18 @@ class DeliverMessageTests(TestCase):
             "site@example.org",
         )
 
+    @override_settings(DEFAULT_FROM_EMAIL="Ada's site <site@example.org>")
+    def test_a_sender_address_with_a_display_name_is_used_as_written(self):
+        message = make_contact_message()
+
+        jobs.deliver_message(message.pk)
+
+        owner, reply = mail.outbox
+        assert getaddresses([reply.from_email])[0] == ("Ada's site", "site@example.org")
+        assert owner.extra_headers["Message-ID"].endswith("@example.org>")
+        message.refresh_from_db()
+        assert message.status == Status.SENT
+
     def test_an_address_no_header_can_hold_fails_only_the_auto_reply(self):
         # A domain without an ASCII form, saved before the form refused them.
         message = make_contact_message(email="x@" + "ü" * 60 + ".com")
