@@ -2,8 +2,8 @@
 
 Cheap enough to poll every few seconds: two indexed database queries and a
 few Redis commands over the process's pooled client, whose short timeouts
-bound the answer when Redis hangs. A platform's or monitor's check reads the HTTP status;
-people read the JSON.
+bound the answer when Redis hangs. A platform's or monitor's check reads the
+HTTP status; people read the JSON.
 """
 
 import logging
@@ -16,7 +16,7 @@ from django.db.models import Min
 from django.http import HttpRequest, JsonResponse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 from redis.exceptions import RedisError
 from rq import worker_registration
 
@@ -82,7 +82,7 @@ def check() -> dict:
     return report
 
 
-@require_GET
+@require_safe
 @never_cache
 def healthz(request: HttpRequest) -> JsonResponse:
     report = check()

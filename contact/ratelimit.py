@@ -60,10 +60,14 @@ def _ip_key(group: str, request: HttpRequest) -> str:
     # would let it post from a new one each time.
     address = client_ip(request)
     try:
-        if ipaddress.ip_address(address).version == 6:
-            return str(ipaddress.ip_network(f"{address}/64", strict=False))
+        parsed = ipaddress.ip_address(address)
     except ValueError:
-        pass
+        return address
+    if parsed.version == 6 and parsed.ipv4_mapped:
+        # An IPv4 client as a server listening on IPv6 sees it.
+        return str(parsed.ipv4_mapped)
+    if parsed.version == 6:
+        return str(ipaddress.ip_network(f"{address}/64", strict=False))
     return address
 
 

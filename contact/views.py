@@ -6,7 +6,7 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_http_methods, require_safe
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HTMX_STOP_POLLING, push_url
 
@@ -16,7 +16,7 @@ from .models import ContactMessage
 from .types import HtmxHttpRequest
 
 
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 @vary_on_headers("HX-Request")
 def contact_form(request: HtmxHttpRequest) -> HttpResponse:
     """Show the form on a page of its own, or take a submission from any page.
@@ -61,7 +61,7 @@ def contact_form(request: HtmxHttpRequest) -> HttpResponse:
     return redirect(message)
 
 
-@require_GET
+@require_safe
 @never_cache
 @vary_on_headers("HX-Request")
 def message_status(request: HtmxHttpRequest, token: str) -> HttpResponse:

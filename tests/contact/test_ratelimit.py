@@ -50,6 +50,18 @@ class CheckTests(TestCase):
         assert same_block == ratelimit.Limited("ip", same_block.retry_after)
         assert other_block is None
 
+    def test_ipv4_clients_in_ipv6_form_are_counted_one_by_one(self):
+        for _ in range(2):
+            ratelimit.check(request_from("::ffff:198.51.100.1"), "a@example.com")
+
+        same_client = ratelimit.check(request_from("198.51.100.1"), "a@example.com")
+        neighbour = ratelimit.check(
+            request_from("::ffff:198.51.100.2"), "a@example.com"
+        )
+
+        assert same_client == ratelimit.Limited("ip", same_client.retry_after)
+        assert neighbour is None
+
     @override_settings(CONTACT_RATE_LIMIT_PER_IP=None)
     def test_with_both_limits_off_redis_is_never_asked(self):
         with mock.patch.object(ratelimit, "get_usage") as get_usage:

@@ -454,3 +454,18 @@ class VaryTests(TestCase):
 
         for response in responses:
             assert "HX-Request" in response.headers["Vary"]
+
+
+class HeadRequestTests(TestCase):
+    def test_pages_and_the_health_check_answer_head(self):
+        message = make_contact_message()
+        urls = [
+            reverse("frontend:home"),
+            reverse("contact:form"),
+            reverse("contact:status", args=[message.token]),
+            reverse("healthz"),
+        ]
+
+        codes = [self.client.head(url).status_code for url in urls]
+
+        assert HTTPStatus.METHOD_NOT_ALLOWED not in codes
