@@ -1,8 +1,11 @@
 """The worker class the Procfile runs."""
 
+import ctypes
 import gc
 import logging
 import os
+import signal
+import sys
 import time
 
 from django.conf import settings
@@ -13,6 +16,9 @@ from rq.worker import SimpleWorker
 logger = logging.getLogger(__name__)
 
 REDIS_OUTAGE = (ConnectionError, TimeoutError)
+
+# prctl(2): the signal a child gets when its parent dies.
+PR_SET_PDEATHSIG = 1
 
 
 def _close_abandoned_scheduler_connection() -> None:
@@ -32,7 +38,28 @@ def _close_abandoned_scheduler_connection() -> None:
     gc.collect(1)
 
 
-os.register_at_fork(before=_close_abandoned_scheduler_connection)
+def _end_with_the_worker() -> None:
+    """Have the kernel stop this forked child when the worker that forked it dies.
+
+    The worker's only child is RQ's scheduler. A worker killed outright (an
+    OOM kill, SIGKILL to its process alone) would leave it running, holding
+    the scheduler's lock and its Redis connections, so that the worker
+    started in its place ran without a scheduler of its own.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    parent = os.getppid()
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    if os.getppid() != parent:
+        # The worker died before the request took effect.
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
+os.register_at_fork(
+    before=_close_abandoned_scheduler_connection,
+    after_in_child=_end_with_the_worker,
+)
 
 
 class ContactWorker(SimpleWorker):
