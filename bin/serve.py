@@ -5,6 +5,7 @@ Called by ``bin/dev`` inside the project's virtual environment. Uses Redis at
 """
 
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -42,9 +43,12 @@ def main() -> int:
         "sweeper",
     ]
     try:
-        return subprocess.call(command, cwd=ROOT, env=env)
-    except KeyboardInterrupt:
-        return 0
+        honcho = subprocess.Popen(command, cwd=ROOT, env=env)
+        # `kill <pid>` reaches only this process; pass it on so honcho stops
+        # its processes before the embedded Redis goes.
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, lambda signum, frame: honcho.send_signal(signum))
+        return honcho.wait()
     finally:
         if embedded:
             embedded.stop()

@@ -55,6 +55,7 @@ class RedisServer:
         return f"redis://127.0.0.1:{self.port}/0"
 
     def start(self) -> "RedisServer":
+        os.makedirs(self.dir, exist_ok=True)
         self.process = subprocess.Popen(
             [
                 server_binary(),
@@ -72,6 +73,8 @@ class RedisServer:
         return self
 
     def stop(self) -> None:
+        """Stop the server and remove its folder; ``start`` may run it again."""
         if self.process and self.process.poll() is None:
             self.process.kill()
             self.process.wait()
+        shutil.rmtree(self.dir, ignore_errors=True)

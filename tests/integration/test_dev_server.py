@@ -1,13 +1,13 @@
 """The development runner (bin/dev's second half) falls back to an embedded Redis."""
 
-import os
 import signal
 import subprocess
 import sys
 
+import psutil
 import pytest
 
-from devtools.embedded_redis import free_port
+from devtools.embedded_redis import answers, free_port
 
 from .services import (
     ROOT,
@@ -39,9 +39,13 @@ def test_serve_without_redis_starts_an_embedded_one_and_delivers(smtp, tmp_path)
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
+    started = []
     try:
         visitor = Visitor(f"http://127.0.0.1:{port}")
         assert wait_until(lambda: visitor.answers(), 40), log.read_text()
+        # honcho gives each process a session of its own, so only their
+        # pids tell what the runner started.
+        started = psutil.Process(process.pid).children(recursive=True)
 
         code, fragment = visitor.submit(
             {
@@ -59,6 +63,18 @@ def test_serve_without_redis_starts_an_embedded_one_and_delivers(smtp, tmp_path)
         )
         assert "using an embedded one" in log.read_text()
         assert len(smtp.messages) == 2
+
+        # SIGTERM to the runner alone, as `kill <pid>` sends it.
+        process.send_signal(signal.SIGTERM)
+        process.wait(30)
+        _, alive = psutil.wait_procs(started, timeout=5)
+
+        assert not alive
+        assert not answers("127.0.0.1", port)
     finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(20)
+        process.kill()
+        for leftover in started:
+            try:
+                leftover.kill()
+            except psutil.NoSuchProcess:
+                pass
