@@ -4,7 +4,10 @@ from http import HTTPStatus
 from django.conf import settings
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import ngettext
+from django.utils.cache import patch_vary_headers
+from django.views import csrf
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_safe
 from django.views.decorators.vary import vary_on_headers
@@ -80,6 +83,33 @@ def message_status(request: HtmxHttpRequest, token: str) -> HttpResponse:
     response = render(request, "contact/_status.html", context)
     if not context["polling"]:
         response.status_code = HTMX_STOP_POLLING
+    return response
+
+
+def csrf_failure(request: HtmxHttpRequest, reason: str = "") -> HttpResponse:
+    """Give a contact form post that failed the CSRF check its form back.
+
+    People meet this when the CSRF cookie is gone or changed: cookies
+    cleared, a page left open across a log-in, a browser that dropped them.
+    Nothing is saved; the form comes back with HTTP 403, the visitor's text,
+    a fresh token, so sending again works, and a note saying what happened.
+    Other refused requests get Django's own page.
+    """
+    if request.method != "POST" or request.path != reverse("contact:form"):
+        return csrf.csrf_failure(request, reason)
+
+    # The signed start time comes back too, so the time trap still counts
+    # from when the visitor began typing.
+    kept = ("name", "email", "subject", "message", "started")
+    form = ContactForm(initial={name: request.POST.get(name, "") for name in kept})
+    template = "contact/_form.html" if request.htmx else "contact/contact_page.html"
+    response = render(
+        request,
+        template,
+        {"form": form, "csrf_failed": True},
+        status=HTTPStatus.FORBIDDEN,
+    )
+    patch_vary_headers(response, ["HX-Request"])
     return response
 
 

@@ -95,6 +95,8 @@ MIDDLEWARE = [
 
 ROOT_URLCONF = "site_config.urls"
 WSGI_APPLICATION = "site_config.wsgi.application"
+# A contact form post refused for its CSRF token gets its form back, text kept.
+CSRF_FAILURE_VIEW = "contact.views.csrf_failure"
 
 TEMPLATES = [
     {
@@ -176,6 +178,9 @@ RQ_QUEUES = {
 }
 
 RQ_SHOW_ADMIN_LINK = True
+# Lets a monitoring service read /django-rq/stats.json without a staff login;
+# unset, only staff can.
+RQ_API_TOKEN = env.str("RQ_API_TOKEN", default="")
 # Seconds between a worker's maintenance rounds (registry clean-up, restarting a
 # scheduler that died); RQ's own default is ten minutes.
 RQ_MAINTENANCE_SECONDS = env.int("RQ_MAINTENANCE_SECONDS", default=30)

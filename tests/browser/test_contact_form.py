@@ -221,6 +221,29 @@ def test_failed_post_shows_a_short_message_and_the_form_stays_usable(
     assert ContactMessage.objects.filter(email=values["email"]).count() == 1
 
 
+def test_a_lost_csrf_cookie_costs_one_more_click_and_no_text(page, watch):
+    watch.allow("status of 403")
+    values = message_values()
+    page.goto("/")
+    fill_contact_form(page, values)
+    page.context.clear_cookies()
+    button = page.get_by_role("button", name="Send message")
+
+    button.click()
+
+    note = page.locator("#contact-form .form-alert")
+    expect(note).to_contain_text("security check had expired")
+    expect(note).to_be_focused()
+    for name, value in values.items():
+        expect(page.locator(f"#contact-form [name='{name}']")).to_have_value(value)
+    assert ContactMessage.objects.count() == 0
+
+    button.click()
+
+    expect(page.locator(".confirmation")).to_be_visible()
+    assert ContactMessage.objects.filter(email=values["email"]).count() == 1
+
+
 def test_status_polls_that_keep_failing_end_with_a_calm_message(page, watch):
     watch.allow("status of 500", "Response Status Error Code 500")
     page.route(

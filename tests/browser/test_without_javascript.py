@@ -83,6 +83,27 @@ def test_invalid_input_comes_back_on_a_whole_page_with_its_errors(page, watch):
     assert ContactMessage.objects.filter(email="ada@example.com").count() == 1
 
 
+def test_a_lost_csrf_cookie_comes_back_as_the_form_with_the_text(page, watch):
+    watch.allow("status of 403")
+    values = message_values()
+    page.goto("/")
+    fill_contact_form(page, values)
+    page.context.clear_cookies()
+
+    page.get_by_role("button", name="Send message").click()
+
+    expect_whole_page(page)
+    expect(page.get_by_role("alert")).to_contain_text("security check had expired")
+    for name, value in values.items():
+        expect(page.locator(f"#contact-form [name='{name}']")).to_have_value(value)
+    assert ContactMessage.objects.count() == 0
+
+    page.get_by_role("button", name="Send message").click()
+
+    expect(page).to_have_url(STATUS_PAGE)
+    assert ContactMessage.objects.filter(email=values["email"]).count() == 1
+
+
 def test_back_and_forward_after_sending_show_whole_pages(page, site):
     send_message(page, message_values())
     expect(page).to_have_url(STATUS_PAGE)

@@ -382,6 +382,57 @@ class CsrfTests(TestCase):
         assert response.status_code == HTTPStatus.OK
         assert ContactMessage.objects.count() == 1
 
+    def test_a_refused_htmx_post_gets_its_form_back_with_the_text_kept(self):
+        response = self.client.post(reverse("contact:form"), VALID_POST, **HTMX)
+
+        assert response.status_code == HTTPStatus.FORBIDDEN
+        self.assertTemplateUsed(response, "contact/_form.html")
+        self.assertNotContains(response, "<html", status_code=403)
+        self.assertContains(response, "security check had expired", status_code=403)
+        for name in ("name", "email", "subject", "message"):
+            self.assertContains(response, VALID_POST[name], status_code=403)
+        assert "HX-Request" in response.headers["Vary"]
+
+    def test_a_refused_plain_post_gets_the_contact_page_back(self):
+        response = self.client.post(reverse("contact:form"), VALID_POST)
+
+        assert response.status_code == HTTPStatus.FORBIDDEN
+        self.assertTemplateUsed(response, "contact/contact_page.html")
+        self.assertContains(response, VALID_POST["message"], status_code=403)
+
+    def test_the_refused_form_carries_a_token_that_works(self):
+        refused = self.client.post(reverse("contact:form"), VALID_POST, **HTMX)
+        token = re.search(
+            r'name="csrfmiddlewaretoken" value="([^"]+)"', refused.content.decode()
+        )[1]
+
+        with self.captureOnCommitCallbacks(execute=True):
+            response = self.client.post(
+                reverse("contact:form"),
+                dict(VALID_POST, csrfmiddlewaretoken=token),
+                **HTMX,
+            )
+
+        assert "csrftoken" in refused.cookies
+        assert response.status_code == HTTPStatus.OK
+        assert ContactMessage.objects.count() == 1
+
+    def test_the_refused_form_keeps_the_time_it_was_started(self):
+        started = "signed-start-time"
+
+        response = self.client.post(
+            reverse("contact:form"), dict(VALID_POST, started=started), **HTMX
+        )
+
+        self.assertContains(response, f'value="{started}"', status_code=403)
+
+    def test_other_refused_posts_get_djangos_page(self):
+        response = self.client.post(reverse("admin:login"), {"username": "x"})
+
+        assert response.status_code == HTTPStatus.FORBIDDEN
+        self.assertContains(response, "CSRF verification failed", status_code=403)
+        self.assertNotContains(response, "contact-form", status_code=403)
+
     def test_the_status_endpoint_needs_no_token(self):
         message = make_contact_message()
 

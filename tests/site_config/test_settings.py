@@ -20,6 +20,7 @@ print(json.dumps({
     "PROXY": getattr(s, "SECURE_PROXY_SSL_HEADER", None),
     "RQ_CERT_REQS": s.RQ_QUEUES["default"]["SSL_CERT_REQS"],
     "RQ_URL": s.RQ_QUEUES["default"]["URL"],
+    "RQ_API_TOKEN": s.RQ_API_TOKEN,
     "DEBUG": s.DEBUG,
     "HTTPS": [
         getattr(s, name, None)
@@ -104,6 +105,12 @@ class SettingsTests(SimpleTestCase):
 
         assert loaded["RQ_URL"] == url
         assert loaded["RQ_CERT_REQS"] == "none"
+
+    def test_the_stats_token_comes_from_the_environment_and_is_off_unset(self):
+        assert load_settings(RQ_API_TOKEN="a-long-token")["RQ_API_TOKEN"] == (
+            "a-long-token"
+        )
+        assert load_settings()["RQ_API_TOKEN"] == ""
 
     def test_retention_and_proxy_header_come_from_the_environment(self):
         loaded = load_settings(CONTACT_RETENTION_DAYS="90", TRUST_X_FORWARDED_PROTO="1")

@@ -67,10 +67,14 @@
     }
     var invalid = document.querySelector("#contact-form [aria-invalid='true']");
     var confirmation = document.querySelector("#contact-form.confirmation");
+    var alert = document.querySelector("#contact-form .form-alert");
     if (invalid) {
       invalid.focus();
     } else if (confirmation) {
       confirmation.focus();
+    } else if (alert) {
+      // Not sent, with nothing to correct: a rate limit or an expired token.
+      alert.focus();
     }
   });
 
