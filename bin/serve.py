@@ -20,6 +20,9 @@ from devtools.embedded_redis import RedisServer, answers  # noqa: E402
 def main() -> int:
     env = dict(os.environ)
     env.setdefault("PORT", "8000")
+    # Development runs with DEBUG on, whose error pages must not reach the
+    # rest of the network.
+    env.setdefault("BIND_HOST", "127.0.0.1")
     env.setdefault("PYTHONUNBUFFERED", "1")
     embedded = None
 

@@ -5,8 +5,8 @@ from django.conf import settings
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils.translation import ngettext
 from django.utils.cache import patch_vary_headers
+from django.utils.translation import ngettext
 from django.views import csrf
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_safe

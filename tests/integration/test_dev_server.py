@@ -63,6 +63,7 @@ def test_serve_without_redis_starts_an_embedded_one_and_delivers(smtp, tmp_path)
         )
         assert "using an embedded one" in log.read_text()
         assert len(smtp.messages) == 2
+        assert listening_on(port) == {"127.0.0.1"}  # DEBUG pages stay local
 
         # SIGTERM to the runner alone, as `kill <pid>` sends it.
         process.send_signal(signal.SIGTERM)
@@ -78,3 +79,11 @@ def test_serve_without_redis_starts_an_embedded_one_and_delivers(smtp, tmp_path)
                 leftover.kill()
             except psutil.NoSuchProcess:
                 pass
+
+
+def listening_on(port: int) -> set[str]:
+    return {
+        connection.laddr.ip
+        for connection in psutil.net_connections("tcp")
+        if connection.status == psutil.CONN_LISTEN and connection.laddr.port == port
+    }
