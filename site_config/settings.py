@@ -6,6 +6,7 @@ clone; a deployment sets at least ``SECRET_KEY``, ``DEBUG=0``, ``ALLOWED_HOSTS``
 """
 
 import re
+import warnings
 from pathlib import Path
 
 import environ
@@ -346,6 +347,9 @@ STORAGES = {
 # works without collectstatic; a platform that runs collectstatic gets the
 # compressed copies too.
 WHITENOISE_USE_FINDERS = True
+# Without collectstatic the finders serve every file, and WhiteNoise's warning
+# that STATIC_ROOT is missing would only alarm whoever reads the log.
+warnings.filterwarnings("ignore", message="No directory at: ")
 
 
 # Logging: one line per event on stdout, for the platform's log router.

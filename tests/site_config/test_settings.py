@@ -138,6 +138,27 @@ class SettingsTests(SimpleTestCase):
         assert result.returncode != 0
         assert "Set SECRET_KEY when DEBUG is off." in result.stderr
 
+    def test_production_serves_static_files_without_collectstatic_quietly(self):
+        fetch = (
+            "import django; django.setup(); from django.test import Client;"
+            "print(Client().get('/static/frontend/site.css', HTTP_HOST='localhost')"
+            ".status_code)"
+        )
+
+        result = subprocess.run(
+            [sys.executable, "-W", "error", "-c", fetch],
+            cwd=ROOT,
+            env={
+                "PATH": "/usr/bin:/bin",
+                "DJANGO_SETTINGS_MODULE": "site_config.settings",
+                "SECRET_KEY": "k" * 50,
+            },
+            capture_output=True,
+            text=True,
+        )
+
+        assert result.stdout.strip() == "200", result.stderr
+
     def test_https_protections_wait_for_their_switch(self):
         plain = load_settings()
         https = load_settings(HTTPS_ONLY="1")
