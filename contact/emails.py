@@ -59,14 +59,16 @@ def _context(message: ContactMessage) -> dict:
 
 
 def message_id(kind: str, message: ContactMessage) -> str:
-    """Return the Message-ID of one of the message's emails, the same every time.
+    """Return the Message-ID of one of the message's emails.
 
-    If a worker dies after the server accepted an email but before the row
-    recorded it, the email is sent again; with the same Message-ID, mail
-    stores that deduplicate (Gmail among them) show it once.
+    It is the same on every try: if a worker dies after the server accepted
+    an email but before the row recorded it, the email is sent again, and
+    mail stores that deduplicate (Gmail among them) show it once. Only a
+    resend the owner asked for gets a new one, so that it is not hidden.
     """
     domain = site_address()[1].rpartition("@")[2] or "localhost"
-    return f"<{message.reference}.{kind}@{domain}>"
+    resend = f".{message.resends}" if message.resends else ""
+    return f"<{message.reference}.{kind}{resend}@{domain}>"
 
 
 def _build(

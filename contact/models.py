@@ -117,6 +117,10 @@ class ContactMessage(models.Model):
         _("auto-reply sent"), null=True, blank=True
     )
     attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    # How often the owner asked for an email again. It is part of each
+    # email's Message-ID, so a resend is a new email to the mail store rather
+    # than a copy it would hide.
+    resends = models.PositiveIntegerField(_("resends"), default=0)
     last_error = models.TextField(_("last error"), blank=True)
 
     job_id = models.CharField(max_length=64, default=make_job_id)

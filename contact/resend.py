@@ -10,6 +10,7 @@ import logging
 from dataclasses import dataclass, field
 
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 from redis.exceptions import RedisError
 
@@ -76,6 +77,7 @@ def _queue_again(message: ContactMessage, email: str) -> bool:
         f"{email}_message_id": "",
         f"{email}_tracking": "",
         "job_id": make_job_id(),
+        "resends": F("resends") + 1,
     }
     if email == "owner_email":
         changes["status"] = Status.QUEUED

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from contact import queue
 from contact.admin import csv_cell
+from contact.jobs import deliver_message
 from contact.models import ContactMessage, DeliveryAttempt
 
 from .helpers import make_contact_message
@@ -149,6 +150,20 @@ class ResendActionTests(AdminTestCase):
         message.refresh_from_db()
         assert message.autoreply_status == EmailStatus.SENT
         assert [email.to for email in mail.outbox] == [["grace@example.com"]]
+
+    def test_a_resent_email_is_not_a_copy_mail_stores_would_hide(self):
+        message = make_contact_message()
+        deliver_message(message.pk)
+        first = mail.outbox[0].extra_headers["Message-ID"]
+        mail.outbox.clear()
+
+        self.act("resend_owner_notification", message)
+        run_queued_jobs()
+
+        message.refresh_from_db()
+        assert message.resends == 1
+        assert mail.outbox[0].to == ["owner@example.net"]
+        assert mail.outbox[0].extra_headers["Message-ID"] != first
 
     def test_skips_a_message_whose_job_is_waiting(self):
         message = make_failed_message()

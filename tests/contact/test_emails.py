@@ -16,6 +16,15 @@ class MessageIdTests(TestCase):
         assert first == again == f"<{message.reference}.owner_notification@example.org>"
         assert reply == f"<{message.reference}.autoreply@example.org>"
 
+    def test_a_resend_the_owner_asked_for_gets_a_new_message_id(self):
+        message = make_contact_message(resends=2)
+
+        email = emails.owner_notification(message)
+
+        assert email.extra_headers["Message-ID"] == (
+            f"<{message.reference}.owner_notification.2@example.org>"
+        )
+
     @override_settings(EMAIL_BACKEND="anymail.backends.postmark.EmailBackend")
     def test_email_services_assign_their_own_ids(self):
         message = make_contact_message()
