@@ -106,6 +106,16 @@
     }
   }
 
+  // With DEBUG on, django-htmx shows any 403 as a whole error page; the
+  // form refused for its CSRF token is meant to be swapped in like a 422.
+  // This listener sits below the document, so it runs first.
+  document.body.addEventListener("htmx:beforeOnLoad", function (event) {
+    var elt = event.detail.elt;
+    if (elt && elt.id === "contact-form" && event.detail.xhr.status === 403) {
+      event.stopPropagation();
+    }
+  });
+
   document.addEventListener("htmx:responseError", onFailure);
   document.addEventListener("htmx:sendError", onFailure);
   document.addEventListener("htmx:timeout", onFailure);
