@@ -29,6 +29,14 @@ def send_message(page: Page, values: dict) -> None:
     page.get_by_role("button", name="Send message").click()
 
 
+def fill_in_then_lose_the_csrf_cookie(page: Page, values: dict) -> None:
+    """Fill the form on the home page, then drop the cookies, as a visitor
+    who cleared them or whose browser expired them would."""
+    page.goto("/")
+    fill_contact_form(page, values)
+    page.context.clear_cookies()
+
+
 def expect_whole_page(page: Page) -> None:
     """Expect the site's header, footer and one main region: never a bare
     fragment where a page should be."""

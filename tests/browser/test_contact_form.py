@@ -12,6 +12,7 @@ from tests.integration.services import wait_until
 from .helpers import (
     expect_whole_page,
     fill_contact_form,
+    fill_in_then_lose_the_csrf_cookie,
     message_values,
     saved_message,
     send_message,
@@ -224,9 +225,7 @@ def test_failed_post_shows_a_short_message_and_the_form_stays_usable(
 def test_a_lost_csrf_cookie_costs_one_more_click_and_no_text(page, watch):
     watch.allow("status of 403")
     values = message_values()
-    page.goto("/")
-    fill_contact_form(page, values)
-    page.context.clear_cookies()
+    fill_in_then_lose_the_csrf_cookie(page, values)
     button = page.get_by_role("button", name="Send message")
 
     button.click()

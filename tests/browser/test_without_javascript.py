@@ -12,6 +12,7 @@ from tests.integration.services import wait_until
 from .helpers import (
     expect_whole_page,
     fill_contact_form,
+    fill_in_then_lose_the_csrf_cookie,
     message_values,
     saved_message,
     send_message,
@@ -86,9 +87,7 @@ def test_invalid_input_comes_back_on_a_whole_page_with_its_errors(page, watch):
 def test_a_lost_csrf_cookie_comes_back_as_the_form_with_the_text(page, watch):
     watch.allow("status of 403")
     values = message_values()
-    page.goto("/")
-    fill_contact_form(page, values)
-    page.context.clear_cookies()
+    fill_in_then_lose_the_csrf_cookie(page, values)
 
     page.get_by_role("button", name="Send message").click()
 
