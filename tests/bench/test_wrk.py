@@ -4,6 +4,7 @@ import tempfile
 import threading
 import urllib.parse
 from pathlib import Path
+from unittest import mock
 
 import pytest
 from django.test import SimpleTestCase
@@ -61,7 +62,10 @@ class ScriptTests(SimpleTestCase):
         assert 'local body = "email=v-__N__%40x.org"' in text
 
     def test_command_runs_one_thread_for_one_client(self):
-        command = wrk.command("http://127.0.0.1/", 1, 3, Path("s.lua"))
+        with mock.patch.object(wrk, "binary", return_value="/usr/bin/wrk"):
+            command = wrk.command("http://127.0.0.1/", 1, 3, Path("s.lua"))
+
+        assert command[0] == "/usr/bin/wrk"
 
         assert command[command.index("-t") + 1] == "1"
         assert "--latency" in command
