@@ -1,16 +1,28 @@
 """Checks of the contact pipeline's settings, run by ``manage.py check``.
 
 The Procfile's ``release`` step runs ``migrate``, which runs them too, so a
-deployment with an unusable sender address stops there instead of failing
-every message in the worker.
+deployment with an unusable sender address or email backend stops there
+instead of failing every message in the worker. ``check --deploy`` also warns
+of the local defaults a production site must not keep.
 """
 
 from email.utils import parseaddr
 
 from django.conf import settings
-from django.core.checks import Error, register
+from django.core.checks import Error, Warning, register
+from django.db import connection
+from django.utils.module_loading import import_string
 
 from . import emails
+
+# Backends that accept every email and deliver none: each message would be
+# recorded as sent while its emails went to a console, a file or nowhere.
+UNDELIVERING_BACKENDS = {
+    "django.core.mail.backends.console.EmailBackend",
+    "django.core.mail.backends.filebased.EmailBackend",
+    "django.core.mail.backends.locmem.EmailBackend",
+    "django.core.mail.backends.dummy.EmailBackend",
+}
 
 
 @register()
@@ -26,3 +38,46 @@ def check_sender_address(app_configs=None, **kwargs) -> list[Error]:
             id="contact.E001",
         )
     ]
+
+
+@register()
+def check_email_backend(app_configs=None, **kwargs) -> list[Error]:
+    try:
+        import_string(settings.EMAIL_BACKEND)
+    except ImportError as error:
+        return [
+            Error(
+                f"EMAIL_BACKEND cannot be imported: {settings.EMAIL_BACKEND!r} "
+                f"({error}).",
+                hint="Check its spelling, and that the package providing it is "
+                "in requirements.txt.",
+                id="contact.E002",
+            )
+        ]
+    return []
+
+
+@register(deploy=True)
+def check_production_services(app_configs=None, **kwargs) -> list[Warning]:
+    warnings = []
+    if settings.EMAIL_BACKEND in UNDELIVERING_BACKENDS:
+        warnings.append(
+            Warning(
+                f"Emails are not delivered: EMAIL_BACKEND is "
+                f"{settings.EMAIL_BACKEND!r}, so every message is recorded as "
+                f"sent while its emails go nowhere.",
+                hint="Set EMAIL_URL to your SMTP server (or EMAIL_BACKEND to an "
+                "email service's backend).",
+                id="contact.W001",
+            )
+        )
+    if connection.vendor == "sqlite":
+        warnings.append(
+            Warning(
+                "The database is a SQLite file: each process or dyno of a "
+                "deployment may see a different one.",
+                hint="Set DATABASE_URL to your PostgreSQL database.",
+                id="contact.W002",
+            )
+        )
+    return warnings

@@ -34,7 +34,12 @@ if not SECRET_KEY:
         raise ImproperlyConfigured("Set SECRET_KEY when DEBUG is off.")
     SECRET_KEY = "insecure-development-key-do-not-use-in-production"
 
-ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
+# "a.example, b.example" is read as two hosts, not one with a leading space.
+ALLOWED_HOSTS = [
+    host.strip()
+    for host in env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
+    if host.strip()
+]
 
 # Heroku's router, like most reverse proxies, ends TLS and says so in this
 # header. Trust it only behind such a proxy: otherwise Django sees plain http
@@ -135,6 +140,13 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # Redis and the queue
 
 REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
+# Checked here: any other scheme would only fail later, inside a visitor's post.
+# The message names the scheme alone, since the URL may carry a password.
+if not REDIS_URL.startswith(("redis://", "rediss://", "unix://")):
+    raise ImproperlyConfigured(
+        "REDIS_URL must start with redis://, rediss:// or unix://, not "
+        f"{REDIS_URL.partition(':')[0]!r}"
+    )
 
 # Seconds the web process waits on Redis before giving up on an enqueue. The
 # message is already saved by then, and the sweeper enqueues it later.

@@ -1,6 +1,13 @@
+from unittest import mock
+
+from django.db import connection
 from django.test import SimpleTestCase, override_settings
 
-from contact.checks import check_sender_address
+from contact.checks import (
+    check_email_backend,
+    check_production_services,
+    check_sender_address,
+)
 
 
 class SenderAddressCheckTests(SimpleTestCase):
@@ -16,3 +23,28 @@ class SenderAddressCheckTests(SimpleTestCase):
         (error,) = check_sender_address()
 
         assert error.id == "contact.E001"
+
+
+class EmailBackendCheckTests(SimpleTestCase):
+    def test_an_importable_backend_passes(self):
+        assert check_email_backend() == []
+
+    @override_settings(EMAIL_BACKEND="anymail.backends.postmrak.EmailBackend")
+    def test_a_misspelt_backend_is_an_error(self):
+        (error,) = check_email_backend()
+
+        assert error.id == "contact.E002"
+        assert "postmrak" in error.msg
+
+
+class ProductionServicesCheckTests(SimpleTestCase):
+    @override_settings(EMAIL_BACKEND="django.core.mail.backends.smtp.EmailBackend")
+    def test_smtp_and_postgresql_pass(self):
+        assert check_production_services() == []
+
+    @override_settings(EMAIL_BACKEND="django.core.mail.backends.console.EmailBackend")
+    def test_the_console_and_a_sqlite_file_are_warned_of(self):
+        with mock.patch.object(connection, "vendor", "sqlite"):
+            warnings = check_production_services()
+
+        assert [warning.id for warning in warnings] == ["contact.W001", "contact.W002"]

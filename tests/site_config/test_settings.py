@@ -22,6 +22,7 @@ print(json.dumps({
     "RQ_URL": s.RQ_QUEUES["default"]["URL"],
     "RQ_API_TOKEN": s.RQ_API_TOKEN,
     "DEBUG": s.DEBUG,
+    "ALLOWED_HOSTS": s.ALLOWED_HOSTS,
     "HTTPS": [
         getattr(s, name, None)
         for name in (
@@ -194,6 +195,20 @@ class SettingsTests(SimpleTestCase):
 
         assert "must look like 5/m or 20/h" in raised.exception.stderr
 
+    def test_a_redis_url_of_another_scheme_stops_the_start_without_its_password(
+        self,
+    ):
+        with self.assertRaises(subprocess.CalledProcessError) as raised:
+            load_settings(REDIS_URL="http://:hunter2@redis.example.com:6379/0")
+
+        assert "REDIS_URL must start with redis://" in raised.exception.stderr
+        assert "hunter2" not in raised.exception.stderr
+
+    def test_allowed_hosts_listed_with_spaces_are_read_one_by_one(self):
+        loaded = load_settings(ALLOWED_HOSTS="a.example, b.example,")
+
+        assert loaded["ALLOWED_HOSTS"] == ["a.example", "b.example"]
+
     def test_the_rate_limit_cache_fails_as_fast_as_the_queue(self):
         loaded = load_settings(
             REDIS_URL="redis://redis.example.com:6379/2", REDIS_SOCKET_TIMEOUT="0.25"
@@ -226,6 +241,9 @@ class SettingsTests(SimpleTestCase):
 class DeployCheckTests(SimpleTestCase):
     def test_the_documented_production_environment_passes_check_deploy(self):
         env = deploy_guide_environment()
+        # Heroku's PostgreSQL and Redis add-ons set these two.
+        env["DATABASE_URL"] = "postgres://u:p@db.example.com:5432/site"
+        env["REDIS_URL"] = "rediss://:p@redis.example.com:6380"
 
         result = subprocess.run(
             [
@@ -247,3 +265,15 @@ class DeployCheckTests(SimpleTestCase):
         assert result.returncode == 0, result.stdout + result.stderr
         assert "System check identified no issues" in result.stdout
         assert "WARNING" not in result.stdout + result.stderr
+
+    def test_local_mail_and_database_defaults_are_reported(self):
+        result = subprocess.run(
+            [sys.executable, "manage.py", "check", "--deploy"],
+            cwd=ROOT,
+            env={"PATH": "/usr/bin:/bin", "SECRET_KEY": "k" * 50, "DEBUG": "0"},
+            capture_output=True,
+            text=True,
+        )
+
+        assert "contact.W001" in result.stderr
+        assert "contact.W002" in result.stderr
