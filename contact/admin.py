@@ -94,7 +94,13 @@ class ContactMessageAdmin(admin.ModelAdmin):
         "release_from_spam",
         "export_csv",
     ]
+    # The inbox records what visitors sent: nothing is added or rewritten
+    # here, or a resend could mail an address no visitor gave.
     readonly_fields = [
+        "name",
+        "email",
+        "subject",
+        "message",
         "reference",
         "created_at",
         "status",
@@ -137,6 +143,10 @@ class ContactMessageAdmin(admin.ModelAdmin):
             },
         ),
     ]
+
+    def has_add_permission(self, request) -> bool:
+        # A message comes from the form, through its checks and guards.
+        return False
 
     @admin.display(description="RQ job")
     def rq_job(self, message: ContactMessage) -> str:
@@ -189,6 +199,9 @@ class ContactMessageAdmin(admin.ModelAdmin):
         response["Content-Disposition"] = (
             f'attachment; filename="contact-messages-{stamp}.csv"'
         )
+        # The byte order mark tells spreadsheets the file is UTF-8; without
+        # it, Excel shows names in other scripts as mojibake.
+        response.write("\ufeff")
         writer = csv.writer(response)
         writer.writerow(CSV_FIELDS)
         for message in queryset.order_by("-created_at"):

@@ -57,6 +57,10 @@ def resend(messages, email: str) -> ResendResult:
 
 
 def _reason_to_skip(message: ContactMessage, email: str) -> str:
+    if message.is_spam:
+        # A worker sends nothing for a row held as spam: queued, it would
+        # wait for good.
+        return "it is held as spam; mark it as not spam to deliver it"
     if message.lease_until and message.lease_until > timezone.now():
         return "a worker is sending it now"
     try:

@@ -194,6 +194,21 @@ class ResendActionTests(AdminTestCase):
         self.assertContains(response, "still waiting to run")
         assert queue.get_queue().count == 1
 
+    def test_skips_a_message_held_as_spam(self):
+        message = make_contact_message(
+            status=Status.SENT,
+            owner_email_status=EmailStatus.SENT,
+            is_spam=True,
+            spam_reason="marked by the owner",
+        )
+
+        response = self.act("resend_owner_notification", message)
+
+        self.assertContains(response, "held as spam")
+        message.refresh_from_db()
+        assert message.status == Status.SENT
+        assert queue.get_queue().count == 0
+
     def test_refuses_more_than_the_cap(self):
         selected = [make_failed_message() for _ in range(51)]
 
@@ -211,7 +226,8 @@ class ExportActionTests(AdminTestCase):
         response = self.act("export_csv", message)
 
         assert response["Content-Type"].startswith("text/csv")
-        rows = list(csv.DictReader(io.StringIO(response.content.decode())))
+        assert response.content.startswith("\ufeff".encode())
+        rows = list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
         assert len(rows) == 1
         assert rows[0]["reference"] == message.reference
         assert rows[0]["message"] == message.message
@@ -223,7 +239,7 @@ class ExportActionTests(AdminTestCase):
 
         response = self.act("export_csv", message)
 
-        row = next(csv.DictReader(io.StringIO(response.content.decode())))
+        row = next(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
         assert row["name"] == "'=HYPERLINK(1)"
         assert row["subject"] == "'+1 offer"
         assert row["message"] == "'@SUM(A1)"
@@ -278,6 +294,32 @@ class SpamActionTests(AdminTestCase):
 
         self.assertContains(response, "at most 50")
         assert ContactMessage.objects.filter(is_spam=True).count() == 51
+
+
+class MessageRecordTests(AdminTestCase):
+    def test_messages_cannot_be_added_here(self):
+        response = self.client.get(reverse("admin:contact_contactmessage_add"))
+
+        assert response.status_code == HTTPStatus.FORBIDDEN
+
+    def test_what_the_visitor_sent_cannot_be_rewritten(self):
+        message = make_contact_message(email="visitor@example.com")
+        change = reverse("admin:contact_contactmessage_change", args=[message.pk])
+
+        self.client.post(
+            change,
+            {
+                "name": "Someone",
+                "email": "stranger@example.net",
+                "subject": "New",
+                "message": "New text",
+                "delivery_attempts-TOTAL_FORMS": "0",
+                "delivery_attempts-INITIAL_FORMS": "0",
+            },
+        )
+
+        message.refresh_from_db()
+        assert message.email == "visitor@example.com"
 
 
 class AdminEscapingTests(AdminTestCase):

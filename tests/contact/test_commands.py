@@ -33,6 +33,15 @@ class FailedMessagesCommandTests(TestCase):
         assert "1 failed" in output
         assert queue.get_queue().count == 0
 
+    def test_leaves_out_failed_messages_marked_as_spam(self):
+        make_failed_message(is_spam=True, spam_reason="marked by the owner")
+
+        with self.captureOnCommitCallbacks(execute=True):
+            output = run("failed_messages", "--requeue")
+
+        assert "No failed messages" in output
+        assert queue.get_queue().count == 0
+
     def test_says_so_when_nothing_failed(self):
         assert "No failed messages" in run("failed_messages")
 

@@ -18,8 +18,9 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, requeue: bool, **options) -> None:
+        # A failed message the owner has since marked as spam is settled.
         failed = ContactMessage.objects.filter(
-            status=ContactMessage.Status.FAILED
+            status=ContactMessage.Status.FAILED, is_spam=False
         ).order_by("created_at")
         messages = list(failed[:MAX_RESENDS] if requeue else failed)
         if not messages:
