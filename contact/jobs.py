@@ -17,7 +17,8 @@ from anymail.exceptions import (
     AnymailRecipientsRefused,
 )
 from django.conf import settings
-from django.db import transaction
+from django.db import InterfaceError, OperationalError, transaction
+from django.db import connection as db_connection
 from django.db.models import Case, F, Value, When
 from django.utils import timezone
 from rq import get_current_job
@@ -186,18 +187,43 @@ def _record(
         if outcome == EmailStatus.FAILED:
             changes["autoreply_status"] = EmailStatus.SKIPPED
     _end_lease_when_settled(message, changes)
-    with transaction.atomic():
-        ContactMessage.objects.filter(pk=message.pk).update(**changes)
-        if outcome == EmailStatus.SENT:
-            history.record_sent(message, field, changes[f"{field}_message_id"])
-        else:
-            history.record_failed(message, field, changes["last_error"])
-        if changes.get("autoreply_status") == EmailStatus.SKIPPED:
-            history.record_skipped(
-                message, "autoreply", "the owner notification failed"
-            )
+
+    def write() -> None:
+        with transaction.atomic():
+            ContactMessage.objects.filter(pk=message.pk).update(**changes)
+            if outcome == EmailStatus.SENT:
+                history.record_sent(message, field, changes[f"{field}_message_id"])
+            else:
+                history.record_failed(message, field, changes["last_error"])
+            if changes.get("autoreply_status") == EmailStatus.SKIPPED:
+                history.record_skipped(
+                    message, "autoreply", "the owner notification failed"
+                )
+
+    _write_reconnecting(message, write)
     for name, value in changes.items():
         setattr(message, name, value)
+
+
+def _write_reconnecting(message: ContactMessage, write) -> None:
+    """Run ``write``; if the database connection was lost, reconnect once.
+
+    The SMTP exchange before an outcome is written can outlast the worker's
+    connection (a database restart or fail-over, a proxy closing it). Failing
+    then would leave an email the server accepted unrecorded, and the retry
+    would send it a second time.
+    """
+    try:
+        write()
+    except (InterfaceError, OperationalError):
+        # An error of any other kind fails the second try as well.
+        logger.warning(
+            "Contact message %s (job %s): database connection lost, reconnecting",
+            message.reference,
+            history.current_job_id(message),
+        )
+        db_connection.close()
+        write()
 
 
 def _skip(message: ContactMessage, field: str, reason: str) -> None:

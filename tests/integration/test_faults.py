@@ -353,6 +353,50 @@ def test_worker_reconnects_after_database_drops_its_connection(smtp, start_worke
     assert ContactMessage.objects.filter(status=Status.SENT).count() == 2
 
 
+def test_database_lost_during_the_smtp_exchange_sends_nothing_twice(
+    smtp, start_process
+):
+    """The worker's connection dies while the server is taking an email.
+
+    The row's update then needs a new connection; without one the job failed,
+    and its retry sent the accepted email again.
+    """
+    start_process("worker", **FAST)
+    start_process("sweeper", **FAST)
+    db = connection.settings_dict
+    connection.ensure_connection()
+    own = connection.connection.info.backend_pid
+
+    def drop_worker_connections(envelope):
+        smtp.before_accept = None
+        with psycopg.connect(
+            host=db["HOST"] or "127.0.0.1",
+            user=db["USER"],
+            dbname="postgres",
+            autocommit=True,
+        ) as admin:
+            admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = %s AND pid <> %s",
+                [db["NAME"], own],
+            )
+        return None
+
+    wait_for_workers(1)
+    smtp.before_accept = drop_worker_connections
+    messages = create_and_enqueue(1)
+
+    assert wait_all_settled(30)
+    # Past the lease, when the sweeper would have sent the email again.
+    time.sleep(FAST["CONTACT_LEASE_SECONDS"] + 2)
+    delivered, copies = outcome(smtp, messages)
+    assert smtp.before_accept is None
+    assert delivered == 1
+    assert max(copies.values()) == 1
+    assert len(smtp.messages) == 2
+    assert ContactMessage.objects.get().status == Status.SENT
+
+
 def test_sent_status_survives_redis_losing_every_job(
     live_server, smtp, start_worker, fake_redis
 ):
