@@ -49,6 +49,18 @@ class HoneypotInput(forms.TextInput):
         )
 
 
+class MultilineField(forms.CharField):
+    """A text area's value with each line break as one character.
+
+    Browsers post a text area's line breaks as CRLF but count them as one
+    character against ``maxlength``; counted as two here, a message the
+    browser let through would be refused as too long.
+    """
+
+    def to_python(self, value) -> str:
+        return super().to_python(value).replace("\r\n", "\n").replace("\r", "\n")
+
+
 class ContactForm(forms.ModelForm):
     """The public contact form: validates a message, saves it, queues delivery.
 
@@ -66,6 +78,7 @@ class ContactForm(forms.ModelForm):
     class Meta:
         model = ContactMessage
         fields = ["name", "email", "subject", "message"]
+        field_classes = {"message": MultilineField}
         widgets = {
             "name": forms.TextInput(attrs={"autocomplete": "name"}),
             "email": forms.EmailInput(attrs={"autocomplete": "email"}),
@@ -121,6 +134,13 @@ class ContactForm(forms.ModelForm):
                 _("Enter an address with a domain name, not an IP address."),
                 code="invalid",
             )
+        if "." not in domain:
+            # Such as "localhost", which Django accepts: a mailbox on the
+            # site's own machine, not one a visitor reads.
+            raise forms.ValidationError(
+                _("Enter an address with a full domain name, like example.com."),
+                code="invalid",
+            )
         try:
             domain = punycode(domain).encode("ascii").decode("idna")
         except UnicodeError:
@@ -138,7 +158,9 @@ class ContactForm(forms.ModelForm):
 
     def clean_message(self) -> str:
         message = self.cleaned_data["message"].strip()
-        if not message:
+        # one_line() also drops invisible characters: a message of those
+        # alone would reach the owner blank.
+        if not one_line(message):
             raise forms.ValidationError(_("Please write a message."), code="required")
         return message
 

@@ -31,7 +31,7 @@ def contact_form(request: HtmxHttpRequest) -> HttpResponse:
     over a rate limit gets the form back, text kept, with HTTP 429 and a note
     saying when to try again; nothing is saved.
     """
-    if request.method == "GET":
+    if request.method in ("GET", "HEAD"):
         return render(request, "contact/contact_page.html", {"form": ContactForm()})
 
     form = ContactForm(request.POST, client_ip=ratelimit.client_ip(request))

@@ -36,6 +36,15 @@ class ContactFormTests(TestCase):
 
         assert form.cleaned_data["message"] == VALID_POST["message"]
 
+    def test_a_line_break_counts_as_one_character_as_in_the_browser(self):
+        # A text area at its maxlength, posted with CRLF line breaks.
+        message = "\r\n".join(["x" * 49] * 100)
+
+        form = ContactForm(data=dict(VALID_POST, message=message))
+
+        assert form.is_valid(), form.errors
+        assert form.cleaned_data["message"] == message.replace("\r\n", "\n")
+
     def test_missing_fields_are_reported_per_field(self):
         form = ContactForm(data={})
 
@@ -241,6 +250,12 @@ class EmailFieldTests(TestCase):
             assert not form.is_valid(), email
             assert form.has_error("email", "invalid")
 
+    def test_a_domain_without_a_dot_is_refused(self):
+        form = ContactForm(data=dict(VALID_POST, email="root@localhost"))
+
+        assert not form.is_valid()
+        assert form.has_error("email", "invalid")
+
     def test_an_ip_address_instead_of_a_domain_is_refused(self):
         form = ContactForm(data=dict(VALID_POST, email="ip@[127.0.0.1]"))
 
@@ -260,3 +275,9 @@ class InvisibleCharacterTests(TestCase):
 
         assert not form.is_valid()
         assert form.has_error("subject", "required")
+
+    def test_a_message_of_zero_width_characters_is_empty(self):
+        form = ContactForm(data=dict(VALID_POST, message="\u200b\n\ufeff"))
+
+        assert not form.is_valid()
+        assert form.has_error("message", "required")
