@@ -256,6 +256,30 @@ class SpamResponseTests(TestCase):
         self.assertContains(response, "your message arrived", status_code=286)
         self.assertNotContains(response, "hx-trigger", status_code=286)
 
+    def test_a_held_message_ends_in_the_words_a_persons_first_message_does(self):
+        person = make_contact_message(
+            status=ContactMessage.Status.SENT,
+            owner_email_status=ContactMessage.EmailStatus.SENT,
+            autoreply_status=ContactMessage.EmailStatus.SENT,
+        )
+        bot = make_contact_message(
+            is_spam=True,
+            spam_reason="the hidden field was filled in",
+            owner_email_status=ContactMessage.EmailStatus.SKIPPED,
+            autoreply_status=ContactMessage.EmailStatus.SKIPPED,
+            created_at=timezone.now() - timedelta(seconds=2),
+        )
+
+        responses = [
+            self.client.get(reverse("contact:status", args=[m.token]), **HTMX)
+            for m in (person, bot)
+        ]
+
+        assert without_ids(responses[1].content.decode(), bot) == without_ids(
+            responses[0].content.decode(), person
+        )
+        self.assertContains(responses[1], "confirmation is on its way", status_code=286)
+
     def test_a_plain_post_of_a_bot_follows_the_usual_redirect(self):
         response = self.client.post(self.url, dict(VALID_POST, website="x"))
 
