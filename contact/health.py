@@ -37,7 +37,8 @@ def check() -> dict:
     it on a warm shutdown, and it expires a few minutes after a worker is
     killed outright. The site is unhealthy when the database or Redis does not
     answer, when no worker has been live for ``HEALTH_NO_WORKER_SECONDS``,
-    when a message has waited unsent for ``HEALTH_OLDEST_UNSENT_SECONDS``, or
+    when a message has waited unsent for ``HEALTH_OLDEST_UNSENT_SECONDS``
+    since it was queued (a resend starts the wait again), or
     when the latest owner notification to settle failed for good (a revoked
     password or a refused owner address fails every message, and failed
     messages wait for nothing).
@@ -49,9 +50,9 @@ def check() -> dict:
     problems = []
 
     try:
-        oldest = ContactMessage.objects.unfinished().aggregate(
-            oldest=Min("created_at")
-        )["oldest"]
+        oldest = ContactMessage.objects.unfinished().aggregate(oldest=Min("queued_at"))[
+            "oldest"
+        ]
         last = _last_owner_notification()
     except DatabaseError:
         logger.warning("Health: the database did not answer", exc_info=True)

@@ -94,6 +94,9 @@ class ContactMessage(models.Model):
     )
     token = models.CharField(max_length=64, unique=True, default=make_token)
     created_at = models.DateTimeField(_("received"), default=timezone.now)
+    # When delivery last began: on arrival, or when the owner asked for an
+    # email again. The health check measures waiting from here.
+    queued_at = models.DateTimeField(_("queued"), default=timezone.now)
 
     status = models.CharField(
         _("status"), max_length=10, choices=Status.choices, default=Status.QUEUED

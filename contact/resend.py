@@ -82,6 +82,7 @@ def _queue_again(message: ContactMessage, email: str) -> bool:
         f"{email}_tracking": "",
         "job_id": make_job_id(),
         "resends": F("resends") + 1,
+        "queued_at": timezone.now(),
     }
     if email == "owner_email":
         changes["status"] = Status.QUEUED

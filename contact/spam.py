@@ -8,6 +8,7 @@ change is committed. The auto-reply still follows its once-a-day rule.
 import logging
 
 from django.db import transaction
+from django.utils import timezone
 
 from . import history, queue
 from .models import ContactMessage, make_job_id
@@ -64,6 +65,7 @@ def release(messages) -> list[str]:
                 autoreply_status=EmailStatus.PENDING,
                 job_id=make_job_id(),
                 lease_until=None,
+                queued_at=timezone.now(),
             )
         with transaction.atomic():
             updated = ContactMessage.objects.filter(pk=message.pk, is_spam=True).update(

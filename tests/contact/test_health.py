@@ -10,6 +10,7 @@ from rq import SimpleWorker
 
 from contact import health, queue
 from contact.models import DeliveryAttempt
+from contact.resend import resend
 
 from .helpers import make_contact_message
 
@@ -43,8 +44,9 @@ class HealthzTests(TestCase):
 
     def test_counts_queued_jobs_and_the_oldest_unsent_message(self):
         start_worker()
+        thirty_seconds_ago = timezone.now() - timedelta(seconds=30)
         message = make_contact_message(
-            created_at=timezone.now() - timedelta(seconds=30)
+            created_at=thirty_seconds_ago, queued_at=thirty_seconds_ago
         )
         queue.enqueue_delivery(message.pk, message.job_id)
 
@@ -56,12 +58,32 @@ class HealthzTests(TestCase):
     @override_settings(HEALTH_OLDEST_UNSENT_SECONDS=60)
     def test_a_message_waiting_too_long_is_unhealthy(self):
         start_worker()
-        make_contact_message(created_at=timezone.now() - timedelta(minutes=5))
+        five_minutes_ago = timezone.now() - timedelta(minutes=5)
+        make_contact_message(created_at=five_minutes_ago, queued_at=five_minutes_ago)
 
         response = self.get()
 
         assert response.status_code == HTTPStatus.SERVICE_UNAVAILABLE
         assert response.json()["problems"] == ["a message has waited too long"]
+
+    @override_settings(HEALTH_OLDEST_UNSENT_SECONDS=60)
+    def test_an_old_message_sent_again_waits_from_the_resend(self):
+        start_worker()
+        two_days_ago = timezone.now() - timedelta(days=2)
+        message = make_contact_message(
+            status="failed",
+            owner_email_status="failed",
+            autoreply_status="skipped",
+            created_at=two_days_ago,
+            queued_at=two_days_ago,
+        )
+        with self.captureOnCommitCallbacks(execute=True):
+            resend([message], "owner_email")
+
+        response = self.get()
+
+        assert response.status_code == HTTPStatus.OK
+        assert response.json()["oldest_unsent_seconds"] < 60
 
     @override_settings(HEALTH_NO_WORKER_SECONDS=60)
     def test_a_missing_worker_is_tolerated_for_a_grace_period(self):

@@ -54,7 +54,7 @@ class MarkAsSpamTests(TestCase):
 class ReleaseTests(TestCase):
     def test_a_held_message_is_delivered_through_the_queue(self):
         message = make_held_message()
-        old_job_id = message.job_id
+        old_job_id, old_queued_at = message.job_id, message.queued_at
 
         with self.captureOnCommitCallbacks(execute=True):
             released = spam.release([message])
@@ -64,6 +64,7 @@ class ReleaseTests(TestCase):
         assert released == [message.reference]
         assert not message.is_spam
         assert message.job_id != old_job_id
+        assert message.queued_at > old_queued_at
         assert message.status == Status.SENT
         assert [email.to for email in mail.outbox] == [
             ["owner@example.net"],
