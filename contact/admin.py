@@ -103,6 +103,7 @@ class ContactMessageAdmin(admin.ModelAdmin):
         "message",
         "reference",
         "created_at",
+        "queued_at",
         "status",
         "owner_email_status",
         "owner_email_sent_at",
@@ -128,7 +129,7 @@ class ContactMessageAdmin(admin.ModelAdmin):
             {
                 "fields": [
                     "reference",
-                    "created_at",
+                    ("created_at", "queued_at"),
                     "status",
                     ("owner_email_status", "owner_email_sent_at"),
                     ("owner_email_tracking", "owner_email_message_id"),

@@ -80,5 +80,25 @@ class PurgeMessagesCommandTests(TestCase):
         assert ContactMessage.objects.count() == 1
 
     def test_refuses_to_keep_nothing(self):
-        with pytest.raises(CommandError):
+        with pytest.raises(CommandError, match="--days must keep at least one day"):
             run("purge_messages", "--days", "0")
+
+    @override_settings(CONTACT_RETENTION_DAYS=0)
+    def test_names_the_setting_that_would_keep_nothing(self):
+        with pytest.raises(CommandError, match="CONTACT_RETENTION_DAYS"):
+            run("purge_messages")
+
+    def test_a_period_beyond_the_calendar_is_a_clear_error(self):
+        with pytest.raises(CommandError, match="too large"):
+            run("purge_messages", "--days", "99999999")
+
+
+class SweepCommandTests(TestCase):
+    def test_an_interval_of_zero_is_refused(self):
+        with pytest.raises(CommandError, match="--interval must be more than 0"):
+            run("sweep", "--interval", "0")
+
+    @override_settings(CONTACT_SWEEP_SECONDS=-1)
+    def test_a_negative_setting_is_refused_by_name(self):
+        with pytest.raises(CommandError, match="CONTACT_SWEEP_SECONDS"):
+            run("sweep")

@@ -28,10 +28,14 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, days: int | None, dry_run: bool, **options) -> None:
+        source = "CONTACT_RETENTION_DAYS" if days is None else "--days"
         days = settings.CONTACT_RETENTION_DAYS if days is None else days
         if days < 1:
-            raise CommandError("Keep at least one day of messages.")
-        cutoff = timezone.now() - timedelta(days=days)
+            raise CommandError(f"{source} must keep at least one day of messages.")
+        try:
+            cutoff = timezone.now() - timedelta(days=days)
+        except OverflowError:
+            raise CommandError(f"{source} is too large: {days} days.") from None
         old = ContactMessage.objects.filter(created_at__lt=cutoff)
 
         if dry_run:

@@ -3,7 +3,7 @@ import signal
 import time
 
 from django.conf import settings
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.db import close_old_connections
 
 from contact.jobs import requeue_stalled
@@ -29,11 +29,18 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, interval: float | None, once: bool, **options) -> None:
-        interval = interval or settings.CONTACT_SWEEP_SECONDS
+        source = "CONTACT_SWEEP_SECONDS" if interval is None else "--interval"
+        interval = settings.CONTACT_SWEEP_SECONDS if interval is None else interval
+        if not once and not interval > 0:
+            # Zero would sweep without pause, holding a core and the database.
+            raise CommandError(f"{source} must be more than 0 seconds.")
         self.running = True
         signal.signal(signal.SIGTERM, self.stop)
         signal.signal(signal.SIGINT, self.stop)
-        logger.info("Sweeper: started, every %s s", interval)
+        if once:
+            logger.info("Sweeper: sweeping once")
+        else:
+            logger.info("Sweeper: started, every %s s", interval)
         while self.running:
             close_old_connections()
             try:
