@@ -68,7 +68,7 @@ class ContactMessageAdmin(admin.ModelAdmin):
         "name",
         "email",
         "subject",
-        "status",
+        "delivery",
         "owner_email_status",
         "autoreply_status",
         "attempts",
@@ -144,6 +144,14 @@ class ContactMessageAdmin(admin.ModelAdmin):
             },
         ),
     ]
+
+    @admin.display(description="status", ordering="status")
+    def delivery(self, message: ContactMessage) -> str:
+        # A held message keeps the status it had when it was caught, which
+        # would read as a delivery stuck in the queue.
+        if message.is_spam:
+            return "Held as spam"
+        return message.get_status_display()
 
     def has_add_permission(self, request) -> bool:
         # A message comes from the form, through its checks and guards.

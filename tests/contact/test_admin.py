@@ -262,6 +262,14 @@ class SpamActionTests(AdminTestCase):
 
         assert list(response.context["cl"].result_list) == [held]
 
+    def test_a_held_message_is_listed_as_held_not_queued(self):
+        make_contact_message(is_spam=True, spam_reason="too fast")
+
+        response = self.client.get(CHANGELIST)
+
+        self.assertContains(response, "Held as spam")
+        self.assertNotContains(response, '<td class="field-delivery">Queued')
+
     def test_marks_messages_as_spam(self):
         message = make_contact_message()
 
