@@ -31,11 +31,18 @@ def main() -> int:
     if parsed.scheme == "redis" and not answers(parsed.hostname, parsed.port or 6379):
         embedded = RedisServer().start()
         env["REDIS_URL"] = embedded.url
-        print(f"No Redis answered at {url}; using an embedded one at {embedded.url}.")
+        print(
+            f"No Redis answered at {url}; using an embedded one at {embedded.url}.",
+            flush=True,
+        )
     else:
         env["REDIS_URL"] = url
 
-    print(f"Site: http://127.0.0.1:{env['PORT']}/  (admin /admin/, queues /django-rq/)")
+    host = "127.0.0.1" if env["BIND_HOST"] in ("", "0.0.0.0") else env["BIND_HOST"]
+    print(
+        f"Site: http://{host}:{env['PORT']}/  (admin /admin/, queues /django-rq/)",
+        flush=True,
+    )
     command = [
         "honcho",
         "-f",
@@ -45,16 +52,43 @@ def main() -> int:
         "worker",
         "sweeper",
     ]
+    # On a terminal honcho writes there itself, in colour. Into a pipe, its
+    # output goes through here instead: a reader that ends first (`| tee`
+    # on Ctrl-C) would otherwise make honcho fail writing its own shutdown
+    # notice and leave every process it started running.
+    relay = not sys.stdout.isatty()
     try:
-        honcho = subprocess.Popen(command, cwd=ROOT, env=env)
+        honcho = subprocess.Popen(
+            command,
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE if relay else None,
+            stderr=subprocess.STDOUT if relay else None,
+        )
         # `kill <pid>` reaches only this process; pass it on so honcho stops
         # its processes before the embedded Redis goes.
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda signum, frame: honcho.send_signal(signum))
+        if relay:
+            _relay(honcho.stdout)
         return honcho.wait()
     finally:
         if embedded:
             embedded.stop()
+
+
+def _relay(output) -> None:
+    """Copy ``output`` to stdout until it ends, dropping it once no one reads."""
+    for line in output:
+        try:
+            sys.stdout.buffer.write(line)
+            sys.stdout.buffer.flush()
+        except BrokenPipeError:
+            # Keep draining so honcho never blocks on a full pipe; stdout goes
+            # to /dev/null so that exiting does not fail on it too.
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            os.close(devnull)
 
 
 if __name__ == "__main__":

@@ -1,8 +1,11 @@
 """The development runner (bin/dev's second half) falls back to an embedded Redis."""
 
+import os
+import select
 import signal
 import subprocess
 import sys
+import threading
 
 import psutil
 import pytest
@@ -73,6 +76,60 @@ def test_serve_without_redis_starts_an_embedded_one_and_delivers(smtp, tmp_path)
         assert not alive
         assert not answers("127.0.0.1", port)
     finally:
+        process.kill()
+        for leftover in started:
+            try:
+                leftover.kill()
+            except psutil.NoSuchProcess:
+                pass
+
+
+def test_ctrl_c_after_the_output_pipe_closed_stops_everything(tmp_path):
+    """As `bin/dev | tee log` does when Ctrl-C ends tee before the runner."""
+    port = free_port()
+    env = service_env(
+        DATABASE_URL=database_url(),
+        REDIS_URL=f"redis://127.0.0.1:{free_port()}/0",  # nothing listens there
+        PORT=port,
+    )
+    read_end, write_end = os.pipe()
+    process = subprocess.Popen(
+        [sys.executable, "bin/serve.py"],
+        cwd=ROOT,
+        env=env,
+        stdout=write_end,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    os.close(write_end)
+    reading = threading.Event()
+    reading.set()
+
+    def read_like_tee():
+        while reading.is_set():
+            if select.select([read_end], [], [], 0.1)[0]:
+                os.read(read_end, 65536)
+
+    reader = threading.Thread(target=read_like_tee)
+    reader.start()
+    started = []
+    try:
+        visitor = Visitor(f"http://127.0.0.1:{port}")
+        assert wait_until(lambda: visitor.answers(), 40)
+        started = psutil.Process(process.pid).children(recursive=True)
+
+        reading.clear()
+        reader.join()
+        os.close(read_end)
+        # A terminal's Ctrl-C goes to its foreground process group.
+        os.killpg(process.pid, signal.SIGINT)
+        process.wait(30)
+        _, alive = psutil.wait_procs(started, timeout=10)
+
+        assert not alive, [p.cmdline() for p in alive]
+        assert not answers("127.0.0.1", port)
+    finally:
+        reading.clear()
         process.kill()
         for leftover in started:
             try:
