@@ -7,10 +7,12 @@ import os
 import signal
 import sys
 import time
+import traceback
 
 from django.conf import settings
 from django.db import close_old_connections
 from redis.exceptions import ConnectionError, TimeoutError
+from rq.job_lifecycle import call_exception_handlers
 from rq.worker import SimpleWorker
 
 logger = logging.getLogger(__name__)
@@ -107,6 +109,30 @@ class ContactWorker(SimpleWorker):
             logger.warning("Worker %s: Redis failed around job %s", self.name, job.id)
         finally:
             close_old_connections()
+
+    def handle_exception(self, job, *exc_info):
+        """Log a failed job in one line, its traceback only at DEBUG.
+
+        RQ logs some thirty lines of traceback at ERROR for every failed try,
+        including each transient SMTP failure that a retry will mend. The
+        delivery job logs each failure itself, naming the message, and its
+        last failure with the traceback.
+        """
+        error = exc_info[1]
+        self.log.warning(
+            "Worker %s: job %s failed: %s: %s",
+            self.name,
+            job.id,
+            type(error).__name__,
+            error,
+        )
+        self.log.debug(
+            "Worker %s: job %s traceback:\n%s",
+            self.name,
+            job.id,
+            "".join(traceback.format_exception(*exc_info)),
+        )
+        call_exception_handlers(self._exc_handlers, job, *exc_info)
 
     def run_maintenance_tasks(self):
         try:

@@ -72,3 +72,20 @@ class ContactWorkerRedisOutageTests(SimpleTestCase):
             worker.set_state("idle")
 
         assert worker.get_state() == "idle"
+
+
+class ContactWorkerFailureLogTests(SimpleTestCase):
+    def test_a_failed_job_is_one_line_with_the_traceback_kept_for_debugging(self):
+        job = queue.get_queue().enqueue("math.sqrt", -1)
+        worker = ContactWorker([queue.get_queue()], connection=queue.get_redis())
+
+        with self.assertLogs("rq.worker", level="DEBUG") as logs:
+            worker.work(burst=True)
+
+        failures = [r for r in logs.records if job.id in r.getMessage()]
+        warnings = [r for r in failures if r.levelname in ("WARNING", "ERROR")]
+        assert [r.getMessage() for r in warnings] == [
+            f"Worker {worker.name}: job {job.id} failed: ValueError: math domain error"
+        ]
+        assert any("Traceback" in r.getMessage() for r in failures)
+        assert job.id in queue.get_queue().failed_job_registry.get_job_ids()
