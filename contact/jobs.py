@@ -162,6 +162,9 @@ def _record(
     if outcome == EmailStatus.SENT:
         changes[f"{field}_sent_at"] = now
         changes[f"{field}_message_id"] = history.provider_message_id(email)
+        # The row's error is the problem of the moment; the delivery
+        # history keeps those of earlier tries.
+        changes["last_error"] = ""
         logger.info(
             "Contact message %s (job %s): %s accepted by the server",
             message.reference,

@@ -223,6 +223,8 @@ class DeliveryFailureTests(TestCase):
         assert message.status == Status.SENT
         assert message.attempts == 2
         assert len(mail.outbox) == 2
+        assert message.last_error == ""
+        assert message.delivery_attempts.filter(error__contains="421").exists()
 
     @override_settings(CONTACT_RETRY_INTERVALS=[0, 0])
     def test_rejected_visitor_address_fails_autoreply_without_retry(self):

@@ -130,6 +130,17 @@ class MessageStatusViewTests(TestCase):
         self.assertContains(response, 'data-status="sending"')
         self.assertContains(response, "hx-trigger")
 
+    def test_a_message_waiting_for_its_retry_says_it_was_delayed(self):
+        message = make_contact_message(
+            status=ContactMessage.Status.SENDING,
+            attempts=1,
+            last_error="SMTPConnectError: (421, 'Try later')",
+        )
+
+        response = self.client.get(self.status_url(message), **HTMX)
+
+        self.assertContains(response, "a temporary problem delayed it")
+
     def test_final_status_stops_polling_with_286(self):
         message = make_contact_message(status=ContactMessage.Status.SENT)
 
