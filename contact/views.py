@@ -3,6 +3,11 @@ from http import HTTPStatus
 
 from django.conf import settings
 from django.http import HttpResponse
+from django.middleware.csrf import (
+    REASON_BAD_ORIGIN,
+    REASON_BAD_REFERER,
+    REASON_NO_REFERER,
+)
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.cache import patch_vary_headers
@@ -93,9 +98,13 @@ def csrf_failure(request: HtmxHttpRequest, reason: str = "") -> HttpResponse:
     cleared, a page left open across a log-in, a browser that dropped them.
     Nothing is saved; the form comes back with HTTP 403, the visitor's text,
     a fresh token, so sending again works, and a note saying what happened.
-    Other refused requests get Django's own page.
+    Other refused requests get Django's own page, and so does a post from
+    another site: its text is not the visitor's, and must not come back
+    looking like it.
     """
     if request.method != "POST" or request.path != reverse("contact:form"):
+        return csrf.csrf_failure(request, reason)
+    if _from_another_site(reason):
         return csrf.csrf_failure(request, reason)
 
     # The signed start time comes back too, so the time trap still counts
@@ -111,6 +120,19 @@ def csrf_failure(request: HtmxHttpRequest, reason: str = "") -> HttpResponse:
     )
     patch_vary_headers(response, ["HX-Request"])
     return response
+
+
+def _from_another_site(reason: str) -> bool:
+    """Return True if the CSRF check refused a post's Origin or Referer.
+
+    A post without a Referer (some browsers and privacy tools send none)
+    may well be the visitor's own.
+    """
+    if reason == REASON_NO_REFERER:
+        return False
+    return reason.startswith(
+        (REASON_BAD_ORIGIN.partition("%s")[0], REASON_BAD_REFERER.partition("%s")[0])
+    )
 
 
 def _status_context(message: ContactMessage) -> dict:

@@ -417,6 +417,17 @@ class CsrfTests(TestCase):
         assert response.status_code == HTTPStatus.OK
         assert ContactMessage.objects.count() == 1
 
+    def test_a_post_from_another_site_gets_no_form_with_its_text(self):
+        response = self.client.post(
+            reverse("contact:form"),
+            dict(VALID_POST, message="Text chosen by another site"),
+            HTTP_ORIGIN="https://elsewhere.example",
+        )
+
+        assert response.status_code == HTTPStatus.FORBIDDEN
+        self.assertNotContains(response, "chosen by another site", status_code=403)
+        self.assertNotContains(response, "security check had expired", status_code=403)
+
     def test_a_refused_htmx_post_gets_its_form_back_with_the_text_kept(self):
         response = self.client.post(reverse("contact:form"), VALID_POST, **HTMX)
 
