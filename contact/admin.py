@@ -185,6 +185,12 @@ class ContactMessageAdmin(admin.ModelAdmin):
             self.message_user(
                 request, f"Marked as spam: {', '.join(marked)}.", messages.SUCCESS
             )
+        else:
+            self.message_user(
+                request,
+                "The selected messages are already held as spam.",
+                messages.INFO,
+            )
 
     @admin.action(description="Not spam: deliver as usual")
     def release_from_spam(self, request, queryset) -> None:
@@ -199,6 +205,10 @@ class ContactMessageAdmin(admin.ModelAdmin):
         if released:
             self.message_user(
                 request, f"Released: {', '.join(released)}.", messages.SUCCESS
+            )
+        else:
+            self.message_user(
+                request, "None of the selected messages is held as spam.", messages.INFO
             )
 
     @admin.action(description="Export selected messages as CSV")

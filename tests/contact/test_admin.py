@@ -295,6 +295,16 @@ class SpamActionTests(AdminTestCase):
         assert message.status == Status.SENT
         assert len(mail.outbox) == 2
 
+    def test_says_so_when_there_is_nothing_to_change(self):
+        held = make_contact_message(is_spam=True, spam_reason="too fast")
+        kept = make_contact_message()
+
+        marked = self.act("mark_as_spam", held)
+        released = self.act("release_from_spam", kept)
+
+        self.assertContains(marked, "already held as spam")
+        self.assertContains(released, "None of the selected messages is held")
+
     def test_not_spam_refuses_more_than_the_cap(self):
         selected = [make_contact_message(is_spam=True) for _ in range(51)]
 
