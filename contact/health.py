@@ -50,9 +50,8 @@ def check() -> dict:
     problems = []
 
     try:
-        oldest = ContactMessage.objects.unfinished().aggregate(oldest=Min("queued_at"))[
-            "oldest"
-        ]
+        unfinished = ContactMessage.objects.unfinished()
+        oldest = unfinished.aggregate(oldest=Min("queued_at"))["oldest"]
         last = _last_owner_notification()
     except DatabaseError:
         logger.warning("Health: the database did not answer", exc_info=True)
