@@ -44,6 +44,28 @@ def reason_to_skip(message: ContactMessage) -> str:
     return ""
 
 
+def status_shown(message: ContactMessage) -> str:
+    """Return the auto-reply's state as the visitor's status line tells it.
+
+    A message held as spam reads as a person's message from the same address
+    would: an auto-reply on its way, unless an earlier message from there
+    arrived within the day, when the rule above would have skipped it. Any
+    other wording would tell a bot that it was caught.
+    """
+    if not message.is_spam:
+        return message.autoreply_status
+    earlier = ContactMessage.objects.filter(
+        email__iexact=message.email,
+        created_at__lt=message.created_at,
+        created_at__gte=message.created_at - WINDOW,
+    ).exists()
+    return (
+        ContactMessage.EmailStatus.SKIPPED
+        if earlier
+        else ContactMessage.EmailStatus.PENDING
+    )
+
+
 def _reserve(message: ContactMessage) -> bool:
     """Reserve the message's address for its auto-reply; return True if held.
 

@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from . import captcha, queue
 from .models import ContactMessage
-from .text import one_line
+from .text import looks_empty, one_line
 
 logger = logging.getLogger(__name__)
 
@@ -110,7 +110,7 @@ class ContactForm(forms.ModelForm):
     def clean_name(self) -> str:
         """Fold line breaks to spaces: the name becomes a Reply-To display name."""
         name = one_line(self.cleaned_data["name"])
-        if not name:
+        if looks_empty(name):
             raise forms.ValidationError(_("Please tell me your name."), code="required")
         return name
 
@@ -152,15 +152,14 @@ class ContactForm(forms.ModelForm):
     def clean_subject(self) -> str:
         """Fold line breaks to spaces: the subject goes into an email header."""
         subject = one_line(self.cleaned_data["subject"])
-        if not subject:
+        if looks_empty(subject):
             raise forms.ValidationError(_("Please add a subject."), code="required")
         return subject
 
     def clean_message(self) -> str:
         message = self.cleaned_data["message"].strip()
-        # one_line() also drops invisible characters: a message of those
-        # alone would reach the owner blank.
-        if not one_line(message):
+        # A message of invisible characters alone would reach the owner blank.
+        if looks_empty(message):
             raise forms.ValidationError(_("Please write a message."), code="required")
         return message
 

@@ -218,18 +218,6 @@ class ContactMessage(models.Model):
             return self.Status.FAILED
         return self.status
 
-    @property
-    def visitor_autoreply_status(self) -> str:
-        """Return the auto-reply's state as the visitor's status tells it.
-
-        A message held as spam reads like a person's first message, whose
-        auto-reply is on its way: a shorter wording would tell a bot it was
-        caught.
-        """
-        if self.is_spam:
-            return self.EmailStatus.PENDING
-        return self.autoreply_status
-
     def polling_expired(self, seconds: int) -> bool:
         """Return True once a visitor has waited long enough to stop polling."""
         return timezone.now() - self.created_at > timedelta(seconds=seconds)

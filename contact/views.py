@@ -18,7 +18,7 @@ from django.views.decorators.http import require_http_methods, require_safe
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HTMX_STOP_POLLING, push_url
 
-from . import ratelimit
+from . import autoreply, ratelimit
 from .forms import ContactForm
 from .models import ContactMessage
 from .types import HtmxHttpRequest
@@ -98,13 +98,16 @@ def csrf_failure(request: HtmxHttpRequest, reason: str = "") -> HttpResponse:
     cleared, a page left open across a log-in, a browser that dropped them.
     Nothing is saved; the form comes back with HTTP 403, the visitor's text,
     a fresh token, so sending again works, and a note saying what happened.
-    Other refused requests get Django's own page, and so does a post from
-    another site: its text is not the visitor's, and must not come back
-    looking like it.
+    Other refused requests get Django's own page, and so does a plain post
+    from another site: its text is not the visitor's, and must not come back
+    looking like it. An htmx post cannot come from another site (its header
+    needs the site's consent), so one refused for its origin means a proxy
+    misconfigured in front of the site; it still gets the form, not a page
+    swapped into the form's box.
     """
     if request.method != "POST" or request.path != reverse("contact:form"):
         return csrf.csrf_failure(request, reason)
-    if _from_another_site(reason):
+    if _from_another_site(reason) and not request.htmx:
         return csrf.csrf_failure(request, reason)
 
     # The signed start time comes back too, so the time trap still counts
@@ -139,6 +142,7 @@ def _status_context(message: ContactMessage) -> dict:
     expired = message.polling_expired(settings.CONTACT_POLL_SECONDS)
     return {
         "contact": message,
+        "autoreply_status": autoreply.status_shown(message),
         "polling": not message.is_final and not expired,
         "polling_expired": expired and not message.is_final,
     }

@@ -276,8 +276,23 @@ class InvisibleCharacterTests(TestCase):
         assert not form.is_valid()
         assert form.has_error("subject", "required")
 
-    def test_a_message_of_zero_width_characters_is_empty(self):
-        form = ContactForm(data=dict(VALID_POST, message="\u200b\n\ufeff"))
+    def test_fields_of_characters_that_draw_nothing_are_empty(self):
+        blank = "\u200b\u200c\u200d\u2060\u00ad\u200e\u180e\u034f\u3164\u2800\U000e0020"
+
+        form = ContactForm(
+            data=dict(VALID_POST, name=blank, subject=blank, message=blank + "\n")
+        )
 
         assert not form.is_valid()
-        assert form.has_error("message", "required")
+        for field in ("name", "subject", "message"):
+            assert form.has_error(field, "required")
+
+    def test_joiners_inside_words_and_emoji_are_kept(self):
+        family = "\U0001f468\u200d\U0001f469\u200d\U0001f467"
+        persian = "\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645"
+
+        form = ContactForm(data=dict(VALID_POST, name=persian, subject=family))
+
+        assert form.is_valid(), form.errors
+        assert form.cleaned_data["name"] == persian
+        assert form.cleaned_data["subject"] == family

@@ -291,6 +291,29 @@ class SpamResponseTests(TestCase):
         )
         self.assertContains(responses[1], "confirmation is on its way", status_code=286)
 
+    def test_a_second_held_message_from_one_address_reads_as_a_persons_second(self):
+        an_hour_ago = timezone.now() - timedelta(hours=1)
+        make_contact_message(
+            email="bot@example.com",
+            status=ContactMessage.Status.SENT,
+            owner_email_status=ContactMessage.EmailStatus.SENT,
+            autoreply_status=ContactMessage.EmailStatus.SENT,
+            created_at=an_hour_ago,
+        )
+        held = make_contact_message(
+            email="BOT@example.com",
+            is_spam=True,
+            spam_reason="the hidden field was filled in",
+            owner_email_status=ContactMessage.EmailStatus.SKIPPED,
+            autoreply_status=ContactMessage.EmailStatus.SKIPPED,
+            created_at=timezone.now() - timedelta(seconds=2),
+        )
+
+        response = self.client.get(reverse("contact:status", args=[held.token]), **HTMX)
+
+        self.assertContains(response, "your message arrived.", status_code=286)
+        self.assertNotContains(response, "confirmation", status_code=286)
+
     def test_a_plain_post_of_a_bot_follows_the_usual_redirect(self):
         response = self.client.post(self.url, dict(VALID_POST, website="x"))
 
@@ -427,6 +450,20 @@ class CsrfTests(TestCase):
         assert response.status_code == HTTPStatus.FORBIDDEN
         self.assertNotContains(response, "chosen by another site", status_code=403)
         self.assertNotContains(response, "security check had expired", status_code=403)
+
+    def test_an_htmx_post_refused_for_its_origin_still_gets_the_form(self):
+        # Only a misconfigured proxy makes the site's own htmx post look
+        # foreign; a page swapped into the form's box would help no one.
+        response = self.client.post(
+            reverse("contact:form"),
+            VALID_POST,
+            HTTP_ORIGIN="http://site.example",
+            **HTMX,
+        )
+
+        assert response.status_code == HTTPStatus.FORBIDDEN
+        self.assertTemplateUsed(response, "contact/_form.html")
+        self.assertNotContains(response, "<html", status_code=403)
 
     def test_a_refused_htmx_post_gets_its_form_back_with_the_text_kept(self):
         response = self.client.post(reverse("contact:form"), VALID_POST, **HTMX)
