@@ -39,6 +39,8 @@ def main() -> int:
         env["REDIS_URL"] = url
 
     host = "127.0.0.1" if env["BIND_HOST"] in ("", "0.0.0.0") else env["BIND_HOST"]
+    if ":" in host:
+        host = f"[{host}]"  # an IPv6 address
     print(
         f"Site: http://{host}:{env['PORT']}/  (admin /admin/, queues /django-rq/)",
         flush=True,

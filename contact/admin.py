@@ -104,7 +104,7 @@ class ContactMessageAdmin(admin.ModelAdmin):
         "reference",
         "created_at",
         "queued_at",
-        "status",
+        "delivery",
         "owner_email_status",
         "owner_email_sent_at",
         "owner_email_tracking",
@@ -130,7 +130,7 @@ class ContactMessageAdmin(admin.ModelAdmin):
                 "fields": [
                     "reference",
                     ("created_at", "queued_at"),
-                    "status",
+                    "delivery",
                     ("owner_email_status", "owner_email_sent_at"),
                     ("owner_email_tracking", "owner_email_message_id"),
                     ("autoreply_status", "autoreply_sent_at"),
@@ -156,6 +156,15 @@ class ContactMessageAdmin(admin.ModelAdmin):
     def has_add_permission(self, request) -> bool:
         # A message comes from the form, through its checks and guards.
         return False
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        # Every field is read-only: a Save button would save nothing.
+        extra_context = {
+            **(extra_context or {}),
+            "show_save": False,
+            "show_save_and_continue": False,
+        }
+        return super().change_view(request, object_id, form_url, extra_context)
 
     @admin.display(description="RQ job")
     def rq_job(self, message: ContactMessage) -> str:

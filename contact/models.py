@@ -4,7 +4,7 @@ from datetime import timedelta
 
 from django.db import models
 from django.db.models import Q
-from django.db.models.functions import Length, Upper
+from django.db.models.functions import Length, Now, Upper
 from django.db.models.lookups import LessThanOrEqual
 from django.urls import reverse
 from django.utils import timezone
@@ -95,8 +95,12 @@ class ContactMessage(models.Model):
     token = models.CharField(max_length=64, unique=True, default=make_token)
     created_at = models.DateTimeField(_("received"), default=timezone.now)
     # When delivery last began: on arrival, or when the owner asked for an
-    # email again. The health check measures waiting from here.
-    queued_at = models.DateTimeField(_("queued"), default=timezone.now)
+    # email again. The health check measures waiting from here. The database's
+    # own default serves code that predates the column, as a release's
+    # migration runs while the previous release still takes messages.
+    queued_at = models.DateTimeField(
+        _("queued"), default=timezone.now, db_default=Now()
+    )
 
     status = models.CharField(
         _("status"), max_length=10, choices=Status.choices, default=Status.QUEUED

@@ -142,10 +142,11 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
 # Checked here: any other scheme would only fail later, inside a visitor's post.
 # The message names the scheme alone, since the URL may carry a password.
-if not REDIS_URL.startswith(("redis://", "rediss://", "unix://")):
+if not REDIS_URL.lower().startswith(("redis://", "rediss://", "unix://")):
+    scheme = REDIS_URL.partition("://")[0] if "://" in REDIS_URL else ""
     raise ImproperlyConfigured(
-        "REDIS_URL must start with redis://, rediss:// or unix://, not "
-        f"{REDIS_URL.partition(':')[0]!r}"
+        "REDIS_URL must start with redis://, rediss:// or unix://"
+        + (f", not {scheme}://" if scheme else "")
     )
 
 # Seconds the web process waits on Redis before giving up on an enqueue. The

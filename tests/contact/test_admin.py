@@ -320,6 +320,16 @@ class MessageRecordTests(AdminTestCase):
 
         assert response.status_code == HTTPStatus.FORBIDDEN
 
+    def test_a_message_page_offers_no_save_and_shows_a_held_message_as_held(self):
+        message = make_contact_message(is_spam=True, spam_reason="too fast")
+        change = reverse("admin:contact_contactmessage_change", args=[message.pk])
+
+        response = self.client.get(change)
+
+        self.assertNotContains(response, 'name="_save"')
+        self.assertNotContains(response, 'name="_continue"')
+        self.assertContains(response, "Held as spam")
+
     def test_what_the_visitor_sent_cannot_be_rewritten(self):
         message = make_contact_message(email="visitor@example.com")
         change = reverse("admin:contact_contactmessage_change", args=[message.pk])

@@ -1,5 +1,6 @@
 from datetime import timedelta
 from io import StringIO
+from unittest import mock
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -94,9 +95,20 @@ class PurgeMessagesCommandTests(TestCase):
 
 
 class SweepCommandTests(TestCase):
-    def test_an_interval_of_zero_is_refused(self):
-        with pytest.raises(CommandError, match="--interval must be more than 0"):
-            run("sweep", "--interval", "0")
+    def test_intervals_of_zero_or_infinity_are_refused(self):
+        for interval in ("0", "inf"):
+            with pytest.raises(CommandError, match="--interval must be a number"):
+                run("sweep", "--interval", interval)
+
+    def test_a_failed_sweep_from_cron_exits_with_an_error(self):
+        sweep = "contact.management.commands.sweep"
+        # The test's transaction must keep its connection.
+        with mock.patch(f"{sweep}.close_old_connections"):
+            with mock.patch(
+                f"{sweep}.requeue_stalled", side_effect=ConnectionError("Redis down")
+            ):
+                with pytest.raises(CommandError, match="The sweep failed"):
+                    run("sweep", "--once")
 
     @override_settings(CONTACT_SWEEP_SECONDS=-1)
     def test_a_negative_setting_is_refused_by_name(self):

@@ -1,7 +1,7 @@
 from datetime import timedelta
 
 import pytest
-from django.db import DataError, IntegrityError, transaction
+from django.db import DataError, IntegrityError, connection, transaction
 from django.test import TestCase
 from django.utils import timezone
 
@@ -54,3 +54,27 @@ class LengthConstraintTests(TestCase):
 
         message.refresh_from_db()
         assert len(message.message) == 5000
+
+
+class QueuedAtTests(TestCase):
+    def test_a_row_inserted_without_it_gets_the_time_of_insertion(self):
+        """As the previous release's code inserts while a release migrates."""
+        template = make_contact_message()
+        columns = [
+            field.column
+            for field in ContactMessage._meta.concrete_fields
+            if field.name not in ("id", "queued_at", "reference", "token")
+        ]
+        values = [getattr(template, column) for column in columns]
+        before = timezone.now()
+
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO contact_contactmessage "
+                f"({', '.join(columns)}, reference, token) "
+                f"VALUES ({', '.join(['%s'] * len(columns))}, 'OLDCODE1', 'old-token')",
+                values,
+            )
+
+        inserted = ContactMessage.objects.get(reference="OLDCODE1")
+        assert inserted.queued_at >= before

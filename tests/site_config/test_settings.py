@@ -198,11 +198,15 @@ class SettingsTests(SimpleTestCase):
     def test_a_redis_url_of_another_scheme_stops_the_start_without_its_password(
         self,
     ):
-        with self.assertRaises(subprocess.CalledProcessError) as raised:
-            load_settings(REDIS_URL="http://:hunter2@redis.example.com:6379/0")
+        for url in (
+            "http://:hunter2@redis.example.com:6379/0",
+            "hunter2@redis.example.com:6379",
+        ):
+            with self.assertRaises(subprocess.CalledProcessError) as raised:
+                load_settings(REDIS_URL=url)
 
-        assert "REDIS_URL must start with redis://" in raised.exception.stderr
-        assert "hunter2" not in raised.exception.stderr
+            assert "REDIS_URL must start with redis://" in raised.exception.stderr
+            assert "hunter2" not in raised.exception.stderr
 
     def test_allowed_hosts_listed_with_spaces_are_read_one_by_one(self):
         loaded = load_settings(ALLOWED_HOSTS="a.example, b.example,")

@@ -1,4 +1,5 @@
 import logging
+import math
 import signal
 import time
 
@@ -31,9 +32,10 @@ class Command(BaseCommand):
     def handle(self, *args, interval: float | None, once: bool, **options) -> None:
         source = "CONTACT_SWEEP_SECONDS" if interval is None else "--interval"
         interval = settings.CONTACT_SWEEP_SECONDS if interval is None else interval
-        if not once and not interval > 0:
-            # Zero would sweep without pause, holding a core and the database.
-            raise CommandError(f"{source} must be more than 0 seconds.")
+        if not once and not 0 < interval < math.inf:
+            # Zero would sweep without pause, holding a core and the database;
+            # infinity would sweep once and never again.
+            raise CommandError(f"{source} must be a number of seconds above 0.")
         self.running = True
         signal.signal(signal.SIGTERM, self.stop)
         signal.signal(signal.SIGINT, self.stop)
@@ -46,6 +48,10 @@ class Command(BaseCommand):
             try:
                 requeue_stalled(settings.CONTACT_SWEEP_GRACE_SECONDS)
             except Exception:
+                if once:
+                    # From cron, the exit status is what tells of a failure.
+                    logger.exception("Sweeper: sweep failed")
+                    raise CommandError("The sweep failed; see the log above.") from None
                 # An outage of Redis or the database must not end the process:
                 # the next sweep is what delivers the messages it left behind.
                 logger.exception("Sweeper: sweep failed, trying again later")
