@@ -76,12 +76,7 @@ def test_serve_without_redis_starts_an_embedded_one_and_delivers(smtp, tmp_path)
         assert not alive
         assert not answers("127.0.0.1", port)
     finally:
-        process.kill()
-        for leftover in started:
-            try:
-                leftover.kill()
-            except psutil.NoSuchProcess:
-                pass
+        kill_all(process, started)
 
 
 def test_ctrl_c_after_the_output_pipe_closed_stops_everything(tmp_path):
@@ -130,12 +125,17 @@ def test_ctrl_c_after_the_output_pipe_closed_stops_everything(tmp_path):
         assert not answers("127.0.0.1", port)
     finally:
         reading.clear()
-        process.kill()
-        for leftover in started:
-            try:
-                leftover.kill()
-            except psutil.NoSuchProcess:
-                pass
+        kill_all(process, started)
+
+
+def kill_all(runner: subprocess.Popen, started: list) -> None:
+    """Kill the runner and whatever it started that is still running."""
+    runner.kill()
+    for leftover in started:
+        try:
+            leftover.kill()
+        except psutil.NoSuchProcess:
+            pass
 
 
 def listening_on(port: int) -> set[str]:

@@ -81,6 +81,23 @@ def wait_all_settled(timeout: float) -> bool:
     return wait_until(settled, timeout * SCALE, step=0.2)
 
 
+def terminate_connections_but(own_pid: int) -> list:
+    """End every connection to the test database except ``own_pid``'s, as a
+    database restart would; return one row per connection ended."""
+    db = connection.settings_dict
+    with psycopg.connect(
+        host=db["HOST"] or "127.0.0.1",
+        user=db["USER"],
+        dbname="postgres",
+        autocommit=True,
+    ) as admin:
+        return admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = %s AND pid <> %s",
+            [db["NAME"], own_pid],
+        ).fetchall()
+
+
 def statuses() -> set[str]:
     return set(ContactMessage.objects.values_list("status", flat=True))
 
@@ -334,19 +351,8 @@ def test_worker_reconnects_after_database_drops_its_connection(smtp, start_worke
     create_and_enqueue(1)
     assert wait_all_settled(20)
 
-    db = connection.settings_dict
-    with psycopg.connect(
-        host=db["HOST"] or "127.0.0.1",
-        user=db["USER"],
-        dbname="postgres",
-        autocommit=True,
-    ) as admin:
-        terminated = admin.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-            "WHERE datname = %s AND pid <> %s",
-            [db["NAME"], connection.connection.info.backend_pid],
-        ).fetchall()
-    assert terminated
+    connection.ensure_connection()
+    assert terminate_connections_but(connection.connection.info.backend_pid)
     create_and_enqueue(1)
 
     assert wait_all_settled(20)
@@ -363,23 +369,12 @@ def test_database_lost_during_the_smtp_exchange_sends_nothing_twice(
     """
     start_process("worker", **FAST)
     start_process("sweeper", **FAST)
-    db = connection.settings_dict
     connection.ensure_connection()
     own = connection.connection.info.backend_pid
 
     def drop_worker_connections(envelope):
         smtp.before_accept = None
-        with psycopg.connect(
-            host=db["HOST"] or "127.0.0.1",
-            user=db["USER"],
-            dbname="postgres",
-            autocommit=True,
-        ) as admin:
-            admin.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                "WHERE datname = %s AND pid <> %s",
-                [db["NAME"], own],
-            )
+        terminate_connections_but(own)
         return None
 
     wait_for_workers(1)
