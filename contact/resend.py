@@ -83,6 +83,9 @@ def _queue_again(message: ContactMessage, email: str) -> bool:
         "job_id": make_job_id(),
         "resends": F("resends") + 1,
         "queued_at": timezone.now(),
+        # The old error stays in the delivery history; on the row it would
+        # read as a problem with this new try.
+        "last_error": "",
     }
     if email == "owner_email":
         changes["status"] = Status.QUEUED

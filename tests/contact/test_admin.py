@@ -121,15 +121,16 @@ class ContactMessageChangeTests(AdminTestCase):
 
 class ResendActionTests(AdminTestCase):
     def test_resends_a_failed_owner_notification_through_the_queue(self):
-        message = make_failed_message()
+        message = make_failed_message(last_error="SMTPAuthenticationError: 535")
         old_job_id = message.job_id
 
         self.act("resend_owner_notification", message)
         message.refresh_from_db()
-        queued = message.status
+        queued, error_while_queued = message.status, message.last_error
         run_queued_jobs()
 
         assert queued == Status.QUEUED
+        assert error_while_queued == ""
         assert message.job_id != old_job_id
         message.refresh_from_db()
         assert message.status == Status.SENT
