@@ -50,9 +50,11 @@ def status_shown(message: ContactMessage) -> str:
     A message held as spam reads as a person's message from the same address
     would: an auto-reply on its way, unless an earlier message from there
     arrived within the day, when the rule above would have skipped it. Any
-    other wording would tell a bot that it was caught.
+    other wording would tell a bot that it was caught. The wording only shows
+    once the status says sent, so no lookup is made before then (as on the
+    form's own post).
     """
-    if not message.is_spam:
+    if not message.is_spam or message.visitor_status != ContactMessage.Status.SENT:
         return message.autoreply_status
     earlier = ContactMessage.objects.filter(
         email__iexact=message.email,
