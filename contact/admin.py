@@ -60,6 +60,28 @@ class DeliveryAttemptInline(admin.TabularInline):
         return False
 
 
+class DeliveryFilter(admin.SimpleListFilter):
+    """Filter by the status the list shows, with held messages apart.
+
+    A held message keeps the status it had when it was caught, so filtering
+    on the status alone would list it among the messages waiting in the queue.
+    """
+
+    title = "status"
+    parameter_name = "delivery"
+    HELD = "held"
+
+    def lookups(self, request, model_admin):
+        return [*ContactMessage.Status.choices, (self.HELD, "Held as spam")]
+
+    def queryset(self, request, queryset):
+        if self.value() == self.HELD:
+            return queryset.filter(is_spam=True)
+        if self.value() in ContactMessage.Status.values:
+            return queryset.filter(is_spam=False, status=self.value())
+        return queryset
+
+
 @admin.register(ContactMessage)
 class ContactMessageAdmin(admin.ModelAdmin):
     list_display = [
@@ -75,8 +97,7 @@ class ContactMessageAdmin(admin.ModelAdmin):
         "is_spam",
     ]
     list_filter = [
-        "is_spam",
-        "status",
+        DeliveryFilter,
         "owner_email_status",
         "autoreply_status",
         "owner_email_tracking",

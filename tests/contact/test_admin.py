@@ -68,9 +68,17 @@ class ContactMessageListTests(AdminTestCase):
         make_contact_message()
         failed = make_failed_message()
 
-        response = self.client.get(CHANGELIST, {"status__exact": "failed"})
+        response = self.client.get(CHANGELIST, {"delivery": "failed"})
 
         assert list(response.context["cl"].result_list) == [failed]
+
+    def test_the_status_filter_keeps_held_messages_out_of_the_queue(self):
+        queued = make_contact_message()
+        make_contact_message(is_spam=True, spam_reason="too fast")
+
+        response = self.client.get(CHANGELIST, {"delivery": "queued"})
+
+        assert list(response.context["cl"].result_list) == [queued]
 
     def test_searches_the_message_text(self):
         make_contact_message()
@@ -259,7 +267,7 @@ class SpamActionTests(AdminTestCase):
         make_contact_message()
         held = make_contact_message(is_spam=True, spam_reason="too fast")
 
-        response = self.client.get(CHANGELIST, {"is_spam__exact": "1"})
+        response = self.client.get(CHANGELIST, {"delivery": "held"})
 
         assert list(response.context["cl"].result_list) == [held]
 
