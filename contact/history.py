@@ -1,7 +1,8 @@
-"""The delivery history of a message: one row per try, or report, per email.
+"""The delivery history of a message: one row per try, report or owner's act.
 
-Jobs call these as each email's fate becomes known; the rows are never
-changed afterwards, so the admin can show them as they were written.
+Jobs call these as each email's fate becomes known, and the owner's actions
+when they send an email again; the rows are never changed afterwards, so the
+admin can show them as they were written.
 """
 
 from rq import get_current_job
@@ -43,6 +44,13 @@ def record_failed(
 def record_skipped(message: ContactMessage, field: str, reason: str = "") -> None:
     """Record that ``field``'s email was not sent, and why, for the owner."""
     _add(message, field, Outcome.SKIPPED, reason)
+
+
+def record_requeued(
+    message: ContactMessage, field: str, job_id: str, reason: str = ""
+) -> None:
+    """Record that the owner queued ``field``'s email again, under ``job_id``."""
+    _add(message, field, Outcome.REQUEUED, reason, job_id=job_id)
 
 
 def record_report(

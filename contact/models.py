@@ -243,6 +243,7 @@ class DeliveryAttempt(models.Model):
         RETRYING = "retrying", _("Failed, will retry")
         FAILED = "failed", _("Failed")
         SKIPPED = "skipped", _("Skipped")
+        REQUEUED = "requeued", _("Queued again by the owner")
         DELIVERED = "delivered", _("Delivered")
         BOUNCED = "bounced", _("Bounced")
         COMPLAINED = "complained", _("Marked as spam")

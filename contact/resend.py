@@ -14,7 +14,7 @@ from django.db.models import F
 from django.utils import timezone
 from redis.exceptions import RedisError
 
-from . import queue
+from . import history, queue
 from .models import ContactMessage, make_job_id
 
 logger = logging.getLogger(__name__)
@@ -99,6 +99,9 @@ def _queue_again(message: ContactMessage, email: str) -> bool:
             pk=message.pk, job_id=message.job_id
         ).update(**changes)
         if updated:
+            for field in EMAILS:
+                if f"{field}_status" in changes:
+                    history.record_requeued(message, field, changes["job_id"])
             queue.enqueue_on_commit(message.pk, changes["job_id"], message.reference)
     if updated:
         logger.info(

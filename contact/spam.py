@@ -72,6 +72,10 @@ def release(messages) -> list[str]:
                 **changes
             )
             if updated and deliver:
+                for field in ("owner_email", "autoreply"):
+                    history.record_requeued(
+                        message, field, changes["job_id"], "released from spam"
+                    )
                 queue.enqueue_on_commit(
                     message.pk, changes["job_id"], message.reference
                 )

@@ -160,6 +160,18 @@ class ResendActionTests(AdminTestCase):
         assert message.autoreply_status == EmailStatus.SENT
         assert [email.to for email in mail.outbox] == [["grace@example.com"]]
 
+    def test_the_history_shows_each_email_queued_again(self):
+        message = make_failed_message(autoreply_status=EmailStatus.SKIPPED)
+
+        self.act("resend_owner_notification", message)
+
+        message.refresh_from_db()
+        requeued = message.delivery_attempts.filter(outcome="requeued")
+        assert [(a.email, a.job_id) for a in requeued] == [
+            ("owner_email", message.job_id),
+            ("autoreply", message.job_id),
+        ]
+
     def test_a_resent_email_is_not_a_copy_mail_stores_would_hide(self):
         message = make_contact_message()
         deliver_message(message.pk)

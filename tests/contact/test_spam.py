@@ -70,6 +70,12 @@ class ReleaseTests(TestCase):
             ["owner@example.net"],
             ["grace@example.com"],
         ]
+        assert [(a.email, a.outcome, a.error) for a in message.delivery_attempts.all()][
+            :2
+        ] == [
+            ("owner_email", "requeued", "released from spam"),
+            ("autoreply", "requeued", "released from spam"),
+        ]
 
     def test_nothing_is_queued_before_commit(self):
         message = make_held_message()
