@@ -6,6 +6,7 @@ Called by ``bin/dev`` inside the project's virtual environment. Uses Redis at
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -17,6 +18,19 @@ sys.path.insert(0, str(ROOT))
 from devtools.embedded_redis import RedisServer, answers  # noqa: E402
 
 
+def _port_is_free(host: str, port: int) -> bool:
+    """Return True if gunicorn will be able to listen on host:port."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family) as sock:
+        # As gunicorn does, so a port left in TIME_WAIT counts as free.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host or "0.0.0.0", port))
+        except OSError:
+            return False
+    return True
+
+
 def main() -> int:
     env = dict(os.environ)
     env.setdefault("PORT", "8000")
@@ -25,6 +39,14 @@ def main() -> int:
     env.setdefault("BIND_HOST", "127.0.0.1")
     env.setdefault("PYTHONUNBUFFERED", "1")
     embedded = None
+
+    if not _port_is_free(env["BIND_HOST"], int(env["PORT"])):
+        print(
+            f"Port {env['PORT']} is in use; choose another with, for example, "
+            f"PORT={int(env['PORT']) + 1} ./bin/dev",
+            file=sys.stderr,
+        )
+        return 1
 
     url = env.get("REDIS_URL", "redis://127.0.0.1:6379/0")
     parsed = urlparse(url)

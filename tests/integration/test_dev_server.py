@@ -3,6 +3,7 @@
 import os
 import select
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -144,3 +145,23 @@ def listening_on(port: int) -> set[str]:
         for connection in psutil.net_connections("tcp")
         if connection.status == psutil.CONN_LISTEN and connection.laddr.port == port
     }
+
+
+def test_serve_on_a_port_in_use_says_so_before_starting_anything():
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+
+        result = subprocess.run(
+            [sys.executable, "bin/serve.py"],
+            cwd=ROOT,
+            env=service_env(PORT=port, BIND_HOST="127.0.0.1"),
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+
+    assert result.returncode == 1
+    assert f"Port {port} is in use" in result.stderr
+    assert "Site:" not in result.stdout
