@@ -53,8 +53,9 @@ def check() -> dict:
         unfinished = ContactMessage.objects.unfinished()
         oldest = unfinished.aggregate(oldest=Min("queued_at"))["oldest"]
         last = _last_owner_notification()
-    except DatabaseError:
-        logger.warning("Health: the database did not answer", exc_info=True)
+    except DatabaseError as error:
+        # A monitor polls every few seconds: one line each, not a traceback.
+        logger.warning("Health: the database did not answer: %s", _one_line(error))
         problems.append("database unreachable")
     else:
         report["database"] = True
@@ -69,8 +70,8 @@ def check() -> dict:
 
     try:
         workers, length, without_worker = _queue_state()
-    except RedisError:
-        logger.warning("Health: Redis did not answer", exc_info=True)
+    except RedisError as error:
+        logger.warning("Health: Redis did not answer: %s", _one_line(error))
         problems.append("redis unreachable")
     else:
         report.update(redis=True, workers=workers, queue_length=length)
@@ -88,6 +89,11 @@ def healthz(request: HttpRequest) -> JsonResponse:
     report = check()
     status = HTTPStatus.OK if report["ok"] else HTTPStatus.SERVICE_UNAVAILABLE
     return JsonResponse(report, status=status)
+
+
+def _one_line(error: Exception) -> str:
+    # psycopg's messages run over several lines.
+    return f"{type(error).__name__}: {' '.join(str(error).split())}"
 
 
 def _last_owner_notification() -> str | None:

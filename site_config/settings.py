@@ -383,6 +383,9 @@ LOGGING = {
     },
     "root": {"handlers": ["console"], "level": "WARNING"},
     "loggers": {
+        # Django's own configuration adds a handler of its own to this logger
+        # while DEBUG is on, which would print every line a second time.
+        "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
         "contact": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
         "rq.worker": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
     },

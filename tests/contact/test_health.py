@@ -131,6 +131,19 @@ class HealthzTests(TestCase):
         assert report["database"] is True
         assert report["problems"] == ["redis unreachable"]
 
+    def test_an_unreachable_redis_is_logged_in_one_line(self):
+        def refuse(*args, **kwargs):
+            raise RedisConnectionError("refused")
+
+        queue.get_redis().connection_pool.get_connection = refuse
+
+        with self.assertLogs("contact.health", "WARNING") as logs:
+            self.get()
+
+        [record] = logs.records
+        assert record.exc_info is None
+        assert "Redis did not answer: ConnectionError: refused" in record.getMessage()
+
     def test_costs_two_database_queries(self):
         start_worker()
 

@@ -160,6 +160,27 @@ class SettingsTests(SimpleTestCase):
 
         assert result.stdout.strip() == "200", result.stderr
 
+    def test_a_request_warning_is_logged_once_in_development(self):
+        fetch = (
+            "import django; django.setup(); from django.test import Client;"
+            "Client().get('/no-such-page/', HTTP_HOST='localhost')"
+        )
+
+        result = subprocess.run(
+            [sys.executable, "-c", fetch],
+            cwd=ROOT,
+            env={
+                "PATH": "/usr/bin:/bin",
+                "DJANGO_SETTINGS_MODULE": "site_config.settings",
+                "DEBUG": "1",
+            },
+            capture_output=True,
+            text=True,
+        )
+
+        logged = (result.stdout + result.stderr).count("Not Found: /no-such-page/")
+        assert logged == 1, result.stdout + result.stderr
+
     def test_https_protections_wait_for_their_switch(self):
         plain = load_settings()
         https = load_settings(HTTPS_ONLY="1")
