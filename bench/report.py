@@ -684,7 +684,8 @@ see docs/deploy.md) and runs the workers from the table, kept under the
 service's rate limit: each worker sends one email at a time, so N workers
 at 300 ms make at most about 3N emails a second. Count connections against
 the plans' limits: each worker holds 3 to Redis and 1 to PostgreSQL, each
-web process 1 and 1. Redis needs room for the backlog of an SMTP outage: at
+gunicorn worker 2 and 1 (see docs/reliability.md). Redis needs room for the
+backlog of an SMTP outage: at
 {redis_queued} a queued message, an hour of it at this rate takes
 {backlog_hour}; finished jobs ({redis_finished} each) stay only a minute.
 

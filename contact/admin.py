@@ -91,10 +91,8 @@ class ContactMessageAdmin(admin.ModelAdmin):
         "email",
         "subject",
         "delivery",
-        "owner_email_status",
-        "autoreply_status",
-        "attempts",
-        "is_spam",
+        "notification",
+        "autoreply",
     ]
     list_filter = [
         DeliveryFilter,
@@ -173,6 +171,15 @@ class ContactMessageAdmin(admin.ModelAdmin):
         if message.is_spam:
             return "Held as spam"
         return message.get_status_display()
+
+    # Short headings: the list needs every column on a laptop's screen.
+    @admin.display(description="notification", ordering="owner_email_status")
+    def notification(self, message: ContactMessage) -> str:
+        return message.get_owner_email_status_display()
+
+    @admin.display(description="auto-reply", ordering="autoreply_status")
+    def autoreply(self, message: ContactMessage) -> str:
+        return message.get_autoreply_status_display()
 
     def has_add_permission(self, request) -> bool:
         # A message comes from the form, through its checks and guards.

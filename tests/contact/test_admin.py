@@ -64,6 +64,14 @@ class ContactMessageListTests(AdminTestCase):
         listed = list(response.context["cl"].result_list)
         assert listed == [new, old]
 
+    def test_shows_the_state_of_each_email(self):
+        make_failed_message()
+
+        response = self.client.get(CHANGELIST)
+
+        self.assertContains(response, '<td class="field-notification">Failed</td>')
+        self.assertContains(response, '<td class="field-autoreply">Skipped</td>')
+
     def test_filters_by_status(self):
         make_contact_message()
         failed = make_failed_message()
