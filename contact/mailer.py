@@ -6,10 +6,13 @@ for the next message: while it was used moments ago (servers drop idle
 connections, and a dropped one would cost the next message a retry), has
 carried fewer than ``MAX_MESSAGES`` messages (servers cap what one
 connection may carry) and the email settings are the same. Any error while
-it is in use closes it, so the next message starts on a fresh connection.
+it is in use closes it, so the next message starts on a fresh connection;
+that close skips SMTP's QUIT, whose reply a server gone wrong could delay
+without end.
 """
 
 import logging
+import smtplib
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -52,20 +55,31 @@ def connection():
     try:
         yield _kept.connection
     except BaseException:
-        close()
+        close(quit=False)
         raise
     _kept.messages += 1
     _kept.last_used = time.monotonic()
 
 
-def close() -> None:
-    """Close the kept connection, if any; a failed QUIT is only logged."""
+def close(quit: bool = True) -> None:
+    """Close the kept connection, if any; a failed QUIT is only logged.
+
+    With ``quit`` false an SMTP connection's socket is closed without a
+    word to the server: after a timeout, or a server that answers line after
+    line without end, waiting for QUIT's reply could hold the worker forever.
+    """
     global _kept
     kept, _kept = _kept, None
     if kept is None:
         return
+    backend = kept.connection
+    smtp = getattr(backend, "connection", None)
     try:
-        kept.connection.close()
+        if not quit and isinstance(smtp, smtplib.SMTP):
+            smtp.close()
+            backend.connection = None
+        else:
+            backend.close()
     except Exception:
         logger.debug("Mail connection did not close cleanly", exc_info=True)
 

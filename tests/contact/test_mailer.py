@@ -1,3 +1,6 @@
+import socket
+import threading
+import time
 from unittest import mock
 
 import pytest
@@ -75,3 +78,50 @@ class KeptConnectionTests(SimpleTestCase):
 
         assert first is not second
         assert CountingBackend.closed == 1
+
+
+class DrippingServer:
+    """An SMTP server that greets, then answers anything with endless lines."""
+
+    def __init__(self):
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.stopped = threading.Event()
+        threading.Thread(target=self.serve, daemon=True).start()
+
+    def serve(self):
+        client, _ = self.listener.accept()
+        with client:
+            client.sendall(b"220 drip.example ESMTP\r\n")
+            client.recv(1024)
+            # Long enough to tell a waiting client, short enough to end a
+            # test that waits.
+            deadline = time.monotonic() + 5
+            while not self.stopped.is_set() and time.monotonic() < deadline:
+                try:
+                    client.sendall(b"250-still going\r\n")
+                except OSError:
+                    return
+                time.sleep(0.05)
+
+    def stop(self):
+        self.stopped.set()
+        self.listener.close()
+
+
+class AbandonedConnectionTests(SimpleTestCase):
+    def test_an_error_closes_the_socket_without_waiting_for_quit(self):
+        server = DrippingServer()
+        self.addCleanup(server.stop)
+        smtp = "django.core.mail.backends.smtp.EmailBackend"
+
+        with override_settings(
+            EMAIL_BACKEND=smtp, EMAIL_HOST="127.0.0.1", EMAIL_PORT=server.port
+        ):
+            began = time.monotonic()
+            with pytest.raises(TimeoutError), mailer.connection():
+                raise TimeoutError("the job ran out of time")
+            elapsed = time.monotonic() - began
+
+        assert mailer._kept is None
+        assert elapsed < 2
