@@ -2,7 +2,9 @@
 
 Delivery promises each email at most once: a worker claims the row with a short
 lease (one atomic UPDATE), skips any email the row already records as accepted,
-and records each acceptance the moment the SMTP server confirms it. Transient
+and records each acceptance the moment the SMTP server confirms it. A job only
+ever ends its own lease: if it outlived the lease and another worker took the
+message over, that worker's lease stands. Transient
 failures are raised so RQ retries them with backoff; permanent ones are written
 to the row and end the job quietly.
 """
@@ -17,7 +19,7 @@ from anymail.exceptions import (
     AnymailRecipientsRefused,
 )
 from django.conf import settings
-from django.db import InterfaceError, OperationalError, transaction
+from django.db import InterfaceError, OperationalError, models, transaction
 from django.db import connection as db_connection
 from django.db.models import Case, F, Value, When
 from django.utils import timezone
@@ -82,7 +84,7 @@ def deliver_message(message_id: int) -> None:
         )
         _record(message, pending, EmailStatus.FAILED, error)
     if message.lease_until is not None:
-        _release(message_id)
+        _release(message)
 
 
 def requeue_stalled(grace_seconds: int = 10) -> int:
@@ -105,8 +107,13 @@ def requeue_stalled(grace_seconds: int = 10) -> int:
         if message.lease_until is None and queue.job_is_live(message.job_id):
             continue
         job_id = make_job_id()
-        ContactMessage.objects.filter(pk=message.pk).update(job_id=job_id)
-        if queue.enqueue_delivery(message.pk, job_id, message.reference):
+        # Ending a lease that ran out lets the next sweep see the new job as
+        # live instead of queueing yet another. A worker that claimed the
+        # message meanwhile changed its lease, and is left alone.
+        taken = ContactMessage.objects.filter(
+            pk=message.pk, job_id=message.job_id, lease_until=message.lease_until
+        ).update(job_id=job_id, lease_until=None)
+        if taken and queue.enqueue_delivery(message.pk, job_id, message.reference):
             requeued += 1
             logger.info(
                 "Contact message %s (job %s): requeued by the sweeper",
@@ -114,6 +121,17 @@ def requeue_stalled(grace_seconds: int = 10) -> int:
                 job_id,
             )
     return requeued
+
+
+def lease_seconds() -> float:
+    """Return how long a claim holds a message.
+
+    A job may run for ``CONTACT_LEASE_SECONDS`` (its RQ timeout); the lease
+    lasts a tenth longer, at least a second, so a job stopped by its timeout
+    records the failure before another worker may take the message.
+    """
+    lease = settings.CONTACT_LEASE_SECONDS
+    return lease + max(1.0, lease / 10)
 
 
 def _claim(message_id: int) -> ContactMessage | None:
@@ -128,7 +146,7 @@ def _claim(message_id: int) -> ContactMessage | None:
                 When(status=Status.QUEUED, then=Value(Status.SENDING)),
                 default=F("status"),
             ),
-            lease_until=now + timedelta(seconds=settings.CONTACT_LEASE_SECONDS),
+            lease_until=now + timedelta(seconds=lease_seconds()),
             attempts=F("attempts") + 1,
         )
     )
@@ -193,7 +211,9 @@ def _record(
 
     def write() -> None:
         with transaction.atomic():
-            ContactMessage.objects.filter(pk=message.pk).update(**changes)
+            ContactMessage.objects.filter(pk=message.pk).update(
+                **_as_update(message, changes)
+            )
             if outcome == EmailStatus.SENT:
                 history.record_sent(message, field, changes[f"{field}_message_id"])
             else:
@@ -234,7 +254,9 @@ def _skip(message: ContactMessage, field: str, reason: str) -> None:
     changes = {f"{field}_status": EmailStatus.SKIPPED}
     _end_lease_when_settled(message, changes)
     with transaction.atomic():
-        ContactMessage.objects.filter(pk=message.pk).update(**changes)
+        ContactMessage.objects.filter(pk=message.pk).update(
+            **_as_update(message, changes)
+        )
         history.record_skipped(message, field, reason)
     for name, value in changes.items():
         setattr(message, name, value)
@@ -256,9 +278,23 @@ def _end_lease_when_settled(message: ContactMessage, changes: dict) -> None:
         changes["lease_until"] = None
 
 
+def _as_update(message: ContactMessage, changes: dict) -> dict:
+    """Return ``changes`` for an UPDATE that ends the lease only if it is ours."""
+    if "lease_until" not in changes:
+        return changes
+    ours = When(lease_until=message.lease_until, then=Value(None))
+    return {
+        **changes,
+        "lease_until": Case(
+            ours, default=F("lease_until"), output_field=models.DateTimeField()
+        ),
+    }
+
+
 def _give_up_or_release(
     message: ContactMessage, error: Exception, last_try: bool
 ) -> None:
+    held = message.lease_until
     changes = {"lease_until": None, "last_error": _describe(error)}
     failed = (
         "owner_email"
@@ -288,14 +324,26 @@ def _give_up_or_release(
             history.current_job_id(message),
             changes["last_error"],
         )
-    ContactMessage.objects.filter(pk=message.pk).update(**changes)
+    updated = ContactMessage.objects.filter(pk=message.pk, lease_until=held).update(
+        **changes
+    )
+    if not updated:
+        # This job outlived its lease and another worker holds the message
+        # now: the row is that worker's to write.
+        logger.warning(
+            "Contact message %s (job %s): lease lost to another worker",
+            message.reference,
+            history.current_job_id(message),
+        )
     history.record_failed(
         message, failed, changes["last_error"], will_retry=not last_try
     )
 
 
-def _release(message_id: int) -> None:
-    ContactMessage.objects.filter(pk=message_id).update(lease_until=None)
+def _release(message: ContactMessage) -> None:
+    ContactMessage.objects.filter(
+        pk=message.pk, lease_until=message.lease_until
+    ).update(lease_until=None)
 
 
 def _is_permanent(error: Exception) -> bool:

@@ -3,6 +3,7 @@ from datetime import timedelta
 from email.utils import getaddresses
 
 from django.core import mail
+from django.core.mail.backends import locmem
 from django.db import connection
 from django.test import TestCase, override_settings
 from django.test.utils import CaptureQueriesContext
@@ -17,6 +18,17 @@ from .helpers import FailingBackend, make_contact_message, refused
 
 Status = ContactMessage.Status
 EmailStatus = ContactMessage.EmailStatus
+
+
+class TakeoverBackend(locmem.EmailBackend):
+    """A locmem backend that runs ``takeover`` first, as if another worker took
+    the message while this one was sending."""
+
+    takeover = staticmethod(lambda: None)
+
+    def send_messages(self, messages):
+        type(self).takeover()
+        return super().send_messages(messages)
 
 
 def run_queued_jobs():
@@ -151,6 +163,52 @@ class DeliverMessageTests(TestCase):
         assert mail.outbox == []
         message.refresh_from_db()
         assert message.attempts == 0
+
+    def test_the_lease_outlasts_the_jobs_timeout(self):
+        message = make_contact_message()
+        queue.enqueue_delivery(message.pk, message.job_id)
+        job = queue.get_queue().fetch_job(message.job_id)
+
+        claimed_at = timezone.now()
+        claimed = jobs._claim(message.pk)
+
+        lease = (claimed.lease_until - claimed_at).total_seconds()
+        assert lease >= job.timeout + 1
+
+    def test_a_job_that_lost_its_lease_leaves_the_new_holders_alone(self):
+        message = make_contact_message()
+        later = timezone.now() + timedelta(minutes=5)
+        TakeoverBackend.takeover = lambda: ContactMessage.objects.filter(
+            pk=message.pk
+        ).update(lease_until=later)
+
+        with override_settings(EMAIL_BACKEND="tests.contact.test_jobs.TakeoverBackend"):
+            jobs.deliver_message(message.pk)
+
+        message.refresh_from_db()
+        assert message.owner_email_status == EmailStatus.SENT
+        assert message.lease_until == later
+
+    def test_a_failed_try_after_its_lease_was_lost_leaves_the_row_alone(self):
+        message = make_contact_message()
+        later = timezone.now() + timedelta(minutes=5)
+
+        def takeover():
+            ContactMessage.objects.filter(pk=message.pk).update(lease_until=later)
+            raise smtplib.SMTPServerDisconnected("gone")
+
+        TakeoverBackend.takeover = takeover
+
+        with (
+            override_settings(EMAIL_BACKEND="tests.contact.test_jobs.TakeoverBackend"),
+            self.assertRaises(smtplib.SMTPServerDisconnected),
+        ):
+            jobs.deliver_message(message.pk)
+
+        message.refresh_from_db()
+        assert message.lease_until == later
+        assert message.last_error == ""
+        assert message.owner_email_status == EmailStatus.PENDING
 
     def test_an_expired_lease_is_taken_over(self):
         lease = timezone.now() - timedelta(seconds=1)
@@ -294,6 +352,17 @@ class RequeueStalledTests(TestCase):
         self.old(status=Status.SENDING, lease_until=lease)
 
         assert jobs.requeue_stalled() == 1
+
+    def test_a_dead_workers_message_is_requeued_once_not_at_every_sweep(self):
+        lease = timezone.now() - timedelta(seconds=1)
+        message = self.old(status=Status.SENDING, lease_until=lease)
+
+        counts = [jobs.requeue_stalled() for _ in range(3)]
+
+        message.refresh_from_db()
+        assert counts == [1, 0, 0]
+        assert queue.get_queue().job_ids == [message.job_id]
+        assert message.lease_until is None
 
     def test_leaves_young_and_finished_messages(self):
         make_contact_message()
