@@ -57,6 +57,39 @@ def check_email_backend(app_configs=None, **kwargs) -> list[Error]:
     return []
 
 
+# Durations in seconds that must be above zero; a zero or negative one would
+# fail every post (a retry interval) or every delivery (a lease, a timeout).
+POSITIVE_DURATIONS = [
+    "CONTACT_LEASE_SECONDS",
+    "EMAIL_TIMEOUT",
+    "REDIS_SOCKET_TIMEOUT",
+    "CONTACT_SWEEP_SECONDS",
+    "CONTACT_POLL_SECONDS",
+]
+
+
+@register()
+def check_durations(app_configs=None, **kwargs) -> list[Error]:
+    errors = [
+        Error(
+            f"{name} must be a number of seconds above 0, not {value!r}.",
+            id="contact.E003",
+        )
+        for name in POSITIVE_DURATIONS
+        if not _positive(value := getattr(settings, name, None))
+    ]
+    if any(interval < 0 for interval in settings.CONTACT_RETRY_INTERVALS):
+        errors.append(
+            Error(
+                f"CONTACT_RETRY_INTERVALS must list seconds of 0 or more, not "
+                f"{settings.CONTACT_RETRY_INTERVALS!r}.",
+                hint="For example 10,30,60; an empty value switches retries off.",
+                id="contact.E003",
+            )
+        )
+    return errors
+
+
 @register(deploy=True)
 def check_production_services(app_configs=None, **kwargs) -> list[Warning]:
     warnings = []
@@ -81,3 +114,7 @@ def check_production_services(app_configs=None, **kwargs) -> list[Warning]:
             )
         )
     return warnings
+
+
+def _positive(value) -> bool:
+    return isinstance(value, int | float) and value > 0

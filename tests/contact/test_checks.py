@@ -4,6 +4,7 @@ from django.db import connection
 from django.test import SimpleTestCase, override_settings
 
 from contact.checks import (
+    check_durations,
     check_email_backend,
     check_production_services,
     check_sender_address,
@@ -35,6 +36,25 @@ class EmailBackendCheckTests(SimpleTestCase):
 
         assert error.id == "contact.E002"
         assert "postmrak" in error.msg
+
+
+class DurationsCheckTests(SimpleTestCase):
+    def test_the_defaults_pass(self):
+        assert check_durations() == []
+
+    @override_settings(CONTACT_LEASE_SECONDS=0, EMAIL_TIMEOUT=-1)
+    def test_a_duration_of_zero_or_less_is_an_error(self):
+        errors = check_durations()
+
+        assert [error.id for error in errors] == ["contact.E003"] * 2
+        assert "CONTACT_LEASE_SECONDS" in errors[0].msg
+        assert "EMAIL_TIMEOUT" in errors[1].msg
+
+    @override_settings(CONTACT_RETRY_INTERVALS=[10, -5])
+    def test_a_negative_retry_interval_is_an_error(self):
+        (error,) = check_durations()
+
+        assert "CONTACT_RETRY_INTERVALS" in error.msg
 
 
 class ProductionServicesCheckTests(SimpleTestCase):
