@@ -1,4 +1,5 @@
 import csv
+import re
 from datetime import datetime
 
 from django.conf import settings
@@ -32,16 +33,22 @@ CSV_FIELDS = [
     "spam_reason",
 ]
 
-# A spreadsheet runs a cell that starts with one of these as a formula.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# A spreadsheet runs a cell that starts with one of these as a formula. Where
+# the locale's list separator is a semicolon, Excel splits a comma-separated
+# file at semicolons, quoted or not, so a cell can also start after one.
+FORMULA_START = re.compile(r"(?<![^;\t])(?=[=+\-@\t\r])")
 
 
 def csv_cell(value) -> str:
-    """Return ``value`` as CSV text that no spreadsheet will run as a formula."""
+    """Return ``value`` as CSV text that no spreadsheet will run as a formula.
+
+    A quote goes before each character that would start a formula, at the
+    start of the text and after every semicolon or tab.
+    """
     if isinstance(value, datetime):
         value = value.isoformat()
     text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
+    return FORMULA_START.sub("'", text)
 
 
 class DeliveryAttemptInline(admin.TabularInline):

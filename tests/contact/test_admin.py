@@ -273,6 +273,11 @@ class ExportActionTests(AdminTestCase):
         assert row["subject"] == "'+1 offer"
         assert row["message"] == "'@SUM(A1)"
 
+    def test_defuses_formulas_after_a_semicolon_or_tab(self):
+        assert csv_cell("Jane;=cmd|' /C calc'!A0;") == "Jane;'=cmd|' /C calc'!A0;"
+        assert csv_cell("Quote\t-2+3") == "Quote\t'-2+3"
+        assert csv_cell("\t=1") == "'\t'=1"
+
     def test_leaves_ordinary_cells_alone(self):
         assert csv_cell("Hello") == "Hello"
         assert csv_cell(None) == ""
