@@ -116,10 +116,14 @@ def _queue_state() -> tuple[int, int, float]:
     keys = sorted(worker_registration.get_keys(queue=rq_queue))
     with redis.pipeline(transaction=False) as pipe:
         for key in keys:
-            pipe.exists(key)
+            pipe.pttl(key)
         pipe.llen(rq_queue.key)
-        *alive, length = pipe.execute()
-    workers = sum(alive)
+        *lifetimes, length = pipe.execute()
+    # A live worker's key always expires unless its heartbeat renews it. A
+    # key without expiry is a ghost: RQ writes the time of a shutdown request
+    # to the key even when it already expired, which creates it anew, for
+    # good, when a hung worker is finally stopped.
+    workers = sum(1 for lifetime in lifetimes if lifetime > 0)
 
     if workers:
         redis.delete(NO_WORKER_SINCE_KEY)

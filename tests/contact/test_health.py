@@ -117,6 +117,12 @@ class HealthzTests(TestCase):
 
         assert self.get().json()["workers"] == 0
 
+    def test_a_worker_key_that_never_expires_does_not_count(self):
+        worker = start_worker()
+        queue.get_redis().persist(worker.key)
+
+        assert self.get().json()["workers"] == 0
+
     def test_unreachable_redis_is_unhealthy(self):
         def refuse(*args, **kwargs):
             raise RedisConnectionError("refused")
