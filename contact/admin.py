@@ -224,12 +224,21 @@ class ContactMessageAdmin(admin.ModelAdmin):
 
     @admin.action(description="Mark as spam (send nothing more)")
     def mark_as_spam(self, request, queryset) -> None:
-        marked = spam.mark_as_spam(queryset)
-        if marked:
+        verdicts = spam.mark_as_spam(queryset)
+        if verdicts.marked:
             self.message_user(
-                request, f"Marked as spam: {', '.join(marked)}.", messages.SUCCESS
+                request,
+                f"Marked as spam: {', '.join(verdicts.marked)}.",
+                messages.SUCCESS,
             )
-        else:
+        if verdicts.busy:
+            self.message_user(
+                request,
+                f"A worker is sending {', '.join(verdicts.busy)} right now; "
+                f"mark it again in a minute.",
+                messages.WARNING,
+            )
+        if not verdicts.marked and not verdicts.busy:
             self.message_user(
                 request,
                 "The selected messages are already held as spam.",

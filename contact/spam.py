@@ -6,8 +6,10 @@ change is committed. The auto-reply still follows its once-a-day rule.
 """
 
 import logging
+from dataclasses import dataclass, field
 
 from django.db import transaction
+from django.db.models import Case, F, Value, When
 from django.utils import timezone
 
 from . import history, queue
@@ -20,30 +22,60 @@ EmailStatus = ContactMessage.EmailStatus
 
 OWNER_VERDICT = "marked by the owner"
 
+EMAILS = ("owner_email", "autoreply")
 
-def mark_as_spam(messages) -> list[str]:
-    """Hold ``messages`` as spam; return the references newly marked.
+
+@dataclass
+class Verdicts:
+    marked: list[str] = field(default_factory=list)
+    busy: list[str] = field(default_factory=list)
+
+
+def mark_as_spam(messages) -> Verdicts:
+    """Hold ``messages`` as spam; return the references marked, and those left.
 
     An email not yet sent is skipped from now on; one already sent stays on
-    the record as it was.
+    the record as it was. A message a worker is sending at this moment is left
+    as it is (its references are returned as ``busy``): its worker would
+    still send the emails it had read as pending.
     """
-    marked = []
+    verdicts = Verdicts()
     for message in messages:
         if message.is_spam:
             continue
-        changes = {"is_spam": True, "spam_reason": OWNER_VERDICT}
-        for field in ("owner_email", "autoreply"):
-            if getattr(message, f"{field}_status") == EmailStatus.PENDING:
-                changes[f"{field}_status"] = EmailStatus.SKIPPED
-        ContactMessage.objects.filter(pk=message.pk).update(**changes)
-        for field in ("owner_email", "autoreply"):
-            if f"{field}_status" in changes:
-                history.record_skipped(message, field, "marked as spam")
-        marked.append(message.reference)
+        skipped = [
+            email
+            for email in EMAILS
+            if getattr(message, f"{email}_status") == EmailStatus.PENDING
+        ]
+        updated = (
+            ContactMessage.objects.filter(pk=message.pk, is_spam=False)
+            .unleased()
+            .update(
+                is_spam=True,
+                spam_reason=OWNER_VERDICT,
+                # Read again in the UPDATE: an email may have gone out since.
+                **{f"{email}_status": _skipped_if_pending(email) for email in EMAILS},
+            )
+        )
+        if not updated:
+            verdicts.busy.append(message.reference)
+            continue
+        for email in skipped:
+            history.record_skipped(message, email, "marked as spam")
+        verdicts.marked.append(message.reference)
         logger.info(
             "Contact message %s: marked as spam by the owner", message.reference
         )
-    return marked
+    return verdicts
+
+
+def _skipped_if_pending(email: str) -> Case:
+    status = f"{email}_status"
+    return Case(
+        When(**{status: EmailStatus.PENDING}, then=Value(EmailStatus.SKIPPED)),
+        default=F(status),
+    )
 
 
 def release(messages) -> list[str]:
@@ -72,9 +104,9 @@ def release(messages) -> list[str]:
                 **changes
             )
             if updated and deliver:
-                for field in ("owner_email", "autoreply"):
+                for email in EMAILS:
                     history.record_requeued(
-                        message, field, changes["job_id"], "released from spam"
+                        message, email, changes["job_id"], "released from spam"
                     )
                 queue.enqueue_on_commit(
                     message.pk, changes["job_id"], message.reference

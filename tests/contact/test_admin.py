@@ -313,6 +313,16 @@ class SpamActionTests(AdminTestCase):
         message.refresh_from_db()
         assert message.is_spam
 
+    def test_a_message_being_sent_is_not_marked_and_the_owner_is_told(self):
+        lease = timezone.now() + timedelta(seconds=30)
+        message = make_contact_message(status=Status.SENDING, lease_until=lease)
+
+        response = self.act("mark_as_spam", message)
+
+        self.assertContains(response, f"A worker is sending {message.reference}")
+        message.refresh_from_db()
+        assert not message.is_spam
+
     def test_not_spam_delivers_through_the_queue(self):
         message = make_contact_message(
             is_spam=True,

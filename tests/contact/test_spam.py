@@ -1,5 +1,8 @@
+from datetime import timedelta
+
 from django.core import mail
 from django.test import TestCase
+from django.utils import timezone
 
 from contact import queue, spam
 from contact.models import ContactMessage
@@ -27,11 +30,11 @@ class MarkAsSpamTests(TestCase):
         message = make_contact_message()
         queue.enqueue_delivery(message.pk, message.job_id)
 
-        marked = spam.mark_as_spam(ContactMessage.objects.all())
+        verdicts = spam.mark_as_spam(ContactMessage.objects.all())
         run_queued_jobs()
 
         message.refresh_from_db()
-        assert marked == [message.reference]
+        assert verdicts.marked == [message.reference]
         assert message.is_spam
         assert message.spam_reason == spam.OWNER_VERDICT
         assert message.owner_email_status == EmailStatus.SKIPPED
@@ -49,6 +52,30 @@ class MarkAsSpamTests(TestCase):
         message.refresh_from_db()
         assert message.is_spam
         assert message.owner_email_status == EmailStatus.SENT
+
+    def test_a_message_a_worker_is_sending_is_left_to_it(self):
+        lease = timezone.now() + timedelta(seconds=30)
+        message = make_contact_message(status=Status.SENDING, lease_until=lease)
+
+        verdicts = spam.mark_as_spam([message])
+
+        message.refresh_from_db()
+        assert verdicts.busy == [message.reference]
+        assert not message.is_spam
+        assert message.owner_email_status == EmailStatus.PENDING
+
+    def test_an_email_sent_since_the_selection_was_read_stays_sent(self):
+        message = make_contact_message()
+        ContactMessage.objects.filter(pk=message.pk).update(
+            owner_email_status=EmailStatus.SENT
+        )
+
+        spam.mark_as_spam([message])
+
+        message.refresh_from_db()
+        assert message.is_spam
+        assert message.owner_email_status == EmailStatus.SENT
+        assert message.autoreply_status == EmailStatus.SKIPPED
 
 
 class ReleaseTests(TestCase):
