@@ -8,9 +8,12 @@ when the email was sent; events for any other email are ignored.
 
 import logging
 
+from anymail import urls as anymail_urls
 from anymail.signals import AnymailTrackingEvent, EventType, tracking
 from django.conf import settings
 from django.dispatch import receiver
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.views.decorators.csrf import csrf_exempt
 
 from . import history
 from .models import ContactMessage
@@ -27,6 +30,42 @@ REPORTED = {
 }
 
 EMAIL_FIELDS = ("owner_email", "autoreply")
+
+# anymail's tracking webhook view for each email service, by anymail's name.
+TRACKING_VIEWS = {
+    pattern.name.removesuffix("_tracking_webhook"): pattern.callback
+    for pattern in anymail_urls.urlpatterns
+    if (pattern.name or "").endswith("_tracking_webhook")
+}
+
+
+def configured_service() -> str | None:
+    """Return anymail's name for the email service EMAIL_BACKEND sends through."""
+    parts = settings.EMAIL_BACKEND.split(".")
+    if len(parts) == 4 and parts[:2] == ["anymail", "backends"]:
+        return parts[2]
+    return None
+
+
+@csrf_exempt
+def webhook(request: HttpRequest, service: str) -> HttpResponse:
+    """Pass a delivery report to anymail's webhook for the service in use.
+
+    Only the service that sends the site's email has a webhook, so a site on
+    SMTP has none; anymail's webhooks for every other service would answer
+    anyone's posts with configuration errors. A body that is not a report
+    gets a 400.
+    """
+    view = TRACKING_VIEWS.get(service)
+    if view is None or service != configured_service():
+        raise Http404("No webhook for this email service")
+    try:
+        return view(request)
+    except (ValueError, KeyError, TypeError):
+        # Reached only without a webhook secret (anymail checks the secret
+        # before reading the body), when no report is acted on anyway.
+        logger.warning("Email tracking: %s posted a body that is not a report", service)
+        return HttpResponseBadRequest("Not a delivery report")
 
 
 @receiver(tracking, dispatch_uid="contact.tracking.record_tracking_event")

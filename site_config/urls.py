@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from contact import tracking
 from contact.health import healthz
 
 # The inbox's columns need the width more than a list of two apps does.
@@ -12,6 +13,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("django-rq/", include("django_rq.urls")),
     # The email service's delivery reports (see contact.tracking).
-    path("anymail/", include("anymail.urls")),
+    path("anymail/<str:service>/tracking/", tracking.webhook, name="tracking"),
     path("healthz", healthz, name="healthz"),
 ]

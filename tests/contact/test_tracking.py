@@ -10,6 +10,7 @@ import hmac
 import json
 from http import HTTPStatus
 
+from anymail.exceptions import AnymailInsecureWebhookWarning
 from django.test import TestCase, override_settings
 from django.urls import reverse
 
@@ -92,21 +93,21 @@ def mailgun_event(event: str, message_id: str, key: str = SIGNING_KEY) -> dict:
 
 @override_settings(ANYMAIL=ANYMAIL)
 class TrackingWebhookTests(TestCase):
+    def post(self, service, body, **headers):
+        backend = f"anymail.backends.{service}.EmailBackend"
+        with self.settings(EMAIL_BACKEND=backend):
+            return self.client.post(
+                reverse("tracking", args=[service]),
+                body,
+                content_type="application/json",
+                **headers,
+            )
+
     def post_postmark(self, payload, **headers):
-        return self.client.post(
-            reverse("anymail:postmark_tracking_webhook"),
-            json.dumps(payload),
-            content_type="application/json",
-            **headers,
-        )
+        return self.post("postmark", json.dumps(payload), **headers)
 
     def post_mailgun(self, payload, **headers):
-        return self.client.post(
-            reverse("anymail:mailgun_tracking_webhook"),
-            json.dumps(payload),
-            content_type="application/json",
-            **headers,
-        )
+        return self.post("mailgun", json.dumps(payload), **headers)
 
     def test_delivered_report_makes_the_visitor_status_delivered(self):
         message = make_contact_message(
@@ -229,3 +230,36 @@ class TrackingWebhookTests(TestCase):
 
         message.refresh_from_db()
         assert message.owner_email_tracking == ""
+
+
+class WebhookRoutingTests(TestCase):
+    def post(self, service, body, backend):
+        with self.settings(EMAIL_BACKEND=backend):
+            return self.client.post(
+                reverse("tracking", args=[service]),
+                body,
+                content_type="application/json",
+            )
+
+    def test_a_site_on_smtp_has_no_webhook(self):
+        smtp = "django.core.mail.backends.smtp.EmailBackend"
+
+        response = self.post("mailgun", "{}", smtp)
+
+        assert response.status_code == HTTPStatus.NOT_FOUND
+
+    def test_only_the_service_in_use_has_a_webhook(self):
+        postmark = "anymail.backends.postmark.EmailBackend"
+
+        response = self.post("mailgun", "{}", postmark)
+
+        assert response.status_code == HTTPStatus.NOT_FOUND
+
+    @override_settings(ANYMAIL={})
+    def test_a_body_that_is_not_a_report_is_a_bad_request(self):
+        postmark = "anymail.backends.postmark.EmailBackend"
+
+        with self.assertWarns(AnymailInsecureWebhookWarning):
+            response = self.post("postmark", "junk", postmark)
+
+        assert response.status_code == HTTPStatus.BAD_REQUEST
