@@ -62,6 +62,7 @@ def check_email_backend(app_configs=None, **kwargs) -> list[Error]:
 POSITIVE_DURATIONS = [
     "CONTACT_LEASE_SECONDS",
     "EMAIL_TIMEOUT",
+    "EMAIL_DATA_TIMEOUT",
     "REDIS_SOCKET_TIMEOUT",
     "CONTACT_SWEEP_SECONDS",
     "CONTACT_POLL_SECONDS",

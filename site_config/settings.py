@@ -207,8 +207,13 @@ vars().update(EMAIL_CONFIG)
 # An email service through django-anymail replaces SMTP by settings alone, e.g.
 # EMAIL_BACKEND=anymail.backends.postmark.EmailBackend; it then reads ANYMAIL.
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default=EMAIL_CONFIG["EMAIL_BACKEND"])
+if EMAIL_BACKEND == "django.core.mail.backends.smtp.EmailBackend":
+    # The same, waiting EMAIL_DATA_TIMEOUT for the server's verdict on each
+    # email: giving up on it sooner would send a second copy on the retry.
+    EMAIL_BACKEND = "contact.smtp.EmailBackend"
 # A hung SMTP server must fail the attempt, not hang the worker.
 EMAIL_TIMEOUT = env.float("EMAIL_TIMEOUT", default=10)
+EMAIL_DATA_TIMEOUT = env.float("EMAIL_DATA_TIMEOUT", default=30)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="webmaster@localhost")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 

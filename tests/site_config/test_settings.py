@@ -83,7 +83,7 @@ class SettingsTests(SimpleTestCase):
     def test_email_url_picks_the_backend_by_default(self):
         loaded = load_settings(EMAIL_URL="smtp+tls://u:p@smtp.example.com:587")
 
-        assert loaded["EMAIL_BACKEND"] == "django.core.mail.backends.smtp.EmailBackend"
+        assert loaded["EMAIL_BACKEND"] == "contact.smtp.EmailBackend"
         assert loaded["ANYMAIL"] == {}
 
     def test_an_email_service_is_chosen_by_settings_alone(self):
