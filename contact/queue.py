@@ -5,10 +5,15 @@ django-rq builds a new client, and so a new connection pool, on every
 a Redis connection per request. The queue here is built once per process and
 its client fails fast: a Redis that is down or hanging costs the visitor at most
 ``REDIS_SOCKET_TIMEOUT`` seconds, and the sweeper enqueues the message later.
+
+After such a failure the process leaves Redis alone for ``REDIS_PAUSE_SECONDS``
+(see ``redis_paused``): with Redis hanging, each post would otherwise hold a
+web worker for a timeout, and visitors posting together would wait in turn.
 """
 
 import functools
 import logging
+import time
 from datetime import timedelta
 from functools import partial
 
@@ -27,6 +32,11 @@ from rq.job import Job, JobStatus
 logger = logging.getLogger(__name__)
 
 DELIVER_JOB = "contact.jobs.deliver_message"
+
+# Seconds for which a process leaves Redis alone after a request to it failed.
+REDIS_PAUSE_SECONDS = 5.0
+
+_redis_failed_at = float("-inf")
 
 # A job in one of these states will still run.
 LIVE_JOB_STATUSES = {
@@ -56,6 +66,21 @@ def get_redis() -> Redis:
     return Redis.from_url(settings.REDIS_URL, **redis_options())
 
 
+def redis_paused() -> bool:
+    """Return True while a recent Redis failure says not to ask it again yet.
+
+    The messages saved meanwhile wait for the sweeper, which enqueues them
+    once Redis answers; the rate limits are not counted.
+    """
+    return time.monotonic() - _redis_failed_at < REDIS_PAUSE_SECONDS
+
+
+def redis_failed() -> None:
+    """Note that Redis just failed a request, pausing this process's use of it."""
+    global _redis_failed_at
+    _redis_failed_at = time.monotonic()
+
+
 @functools.cache
 def get_queue() -> Queue:
     # Enqueue at once: callers already run after commit (see enqueue_delivery),
@@ -72,6 +97,15 @@ def enqueue_delivery(message_id: int, job_id: str, reference: str = "") -> bool:
     worker never looks for a message that does not exist yet. A failure is
     logged and swallowed: the row stays queued and the sweeper retries it.
     """
+    name = reference or f"#{message_id}"
+    if redis_paused():
+        logger.warning(
+            "Contact message %s (job %s): Redis failed moments ago, "
+            "left for the sweeper",
+            name,
+            job_id,
+        )
+        return False
     intervals = settings.CONTACT_RETRY_INTERVALS
     try:
         get_queue().enqueue(
@@ -89,16 +123,15 @@ def enqueue_delivery(message_id: int, job_id: str, reference: str = "") -> bool:
             failure_ttl=7 * 24 * 3600,
         )
     except RedisError:
+        redis_failed()
         logger.warning(
             "Contact message %s (job %s): enqueue failed, left for the sweeper",
-            reference or f"#{message_id}",
+            name,
             job_id,
             exc_info=True,
         )
         return False
-    logger.info(
-        "Contact message %s (job %s): queued", reference or f"#{message_id}", job_id
-    )
+    logger.info("Contact message %s (job %s): queued", name, job_id)
     return True
 
 

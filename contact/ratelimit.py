@@ -5,7 +5,8 @@ address (``CONTACT_RATE_LIMIT_PER_IP``) and one per sender address
 (``CONTACT_RATE_LIMIT_PER_EMAIL``); ``None`` switches either off. The counters
 live in the ``ratelimit`` cache, a Redis cache whose client gives up after
 ``REDIS_SOCKET_TIMEOUT``. When Redis does not answer, the limits are skipped
-with a warning: a visitor must never lose a message to the counters.
+with a warning, and for a few seconds after (``queue.redis_paused``): a
+visitor must never lose a message to the counters.
 """
 
 import ipaddress
@@ -16,6 +17,8 @@ from django.conf import settings
 from django.http import HttpRequest
 from django_ratelimit.core import get_usage
 from redis.exceptions import RedisError
+
+from . import queue
 
 logger = logging.getLogger(__name__)
 
@@ -86,6 +89,8 @@ def check(request: HttpRequest, email: str) -> Limited | None:
             lambda group, request: email.lower(),
         ),
     ]
+    if queue.redis_paused():
+        return None
     hit = None
     for which, rate, key in limits:
         if not rate:
@@ -99,7 +104,9 @@ def check(request: HttpRequest, email: str) -> Limited | None:
                 increment=True,
             )
         except RedisError:
-            # One timeout is enough: a second counter would only add another.
+            # One timeout is enough: a second counter, or the enqueue that
+            # follows, would only add another.
+            queue.redis_failed()
             logger.warning(
                 "Rate limits: Redis did not answer, the post goes through",
                 exc_info=True,

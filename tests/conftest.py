@@ -12,6 +12,7 @@ def fake_redis(monkeypatch):
     server = fakeredis.FakeServer()
     connection = fakeredis.FakeRedis(server=server)
     queue.get_queue.cache_clear()
+    monkeypatch.setattr(queue, "_redis_failed_at", float("-inf"))
     monkeypatch.setattr(queue, "get_redis", lambda: connection)
     yield connection
     queue.get_queue.cache_clear()

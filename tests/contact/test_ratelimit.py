@@ -2,7 +2,7 @@ from unittest import mock
 
 from django.test import RequestFactory, SimpleTestCase, TestCase, override_settings
 
-from contact import ratelimit
+from contact import queue, ratelimit
 
 
 def request_from(remote="192.0.2.1", forwarded=None):
@@ -64,6 +64,15 @@ class CheckTests(TestCase):
 
     @override_settings(CONTACT_RATE_LIMIT_PER_IP=None)
     def test_with_both_limits_off_redis_is_never_asked(self):
+        with mock.patch.object(ratelimit, "get_usage") as get_usage:
+            hit = ratelimit.check(request_from(), "a@example.com")
+
+        assert hit is None
+        get_usage.assert_not_called()
+
+    def test_redis_is_not_asked_just_after_it_failed(self):
+        queue.redis_failed()
+
         with mock.patch.object(ratelimit, "get_usage") as get_usage:
             hit = ratelimit.check(request_from(), "a@example.com")
 

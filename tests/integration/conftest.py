@@ -9,9 +9,10 @@ from .services import ProcfileProcess, SmtpSink, database_url, service_env
 
 
 @pytest.fixture
-def fake_redis(settings, redis_server):
+def fake_redis(settings, redis_server, monkeypatch):
     """Replace the suite's fakeredis with the real Redis for these tests."""
     settings.REDIS_URL = redis_server.url
+    monkeypatch.setattr(queue, "_redis_failed_at", float("-inf"))
     client = Redis.from_url(redis_server.url)
     client.flushdb()
     queue.get_redis.cache_clear()
