@@ -118,5 +118,5 @@ def test_a_hanging_redis_costs_the_visitor_under_two_seconds(
     assert 'data-status="queued"' in fragment
     assert ContactMessage.objects.count() == 1
     assert len(warnings_of_the_rate_limits) == 1
-    # One timeout for the counters, one for the enqueue: 0.5 s each.
-    assert took < 2
+    # One 0.5 s timeout for the counters; the enqueue then leaves Redis alone.
+    assert took < 1.5
