@@ -103,6 +103,9 @@ ROOT_URLCONF = "site_config.urls"
 WSGI_APPLICATION = "site_config.wsgi.application"
 # A contact form post refused for its CSRF token gets its form back, text kept.
 CSRF_FAILURE_VIEW = "contact.views.csrf_failure"
+# No page takes files. Without upload handlers a file posted anyway is read
+# past and dropped, instead of being written to a temporary file first.
+FILE_UPLOAD_HANDLERS = []
 
 TEMPLATES = [
     {

@@ -5,6 +5,8 @@ from datetime import timedelta
 from http import HTTPStatus
 from unittest import mock
 
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.files.uploadhandler import TemporaryFileUploadHandler
 from django.test import Client, TestCase, override_settings
 from django.urls import reverse
 from django.utils import timezone
@@ -114,6 +116,23 @@ class ContactFormViewTests(TestCase):
         assert response.status_code == HTTPStatus.OK
         message = ContactMessage.objects.get()
         assert message.status == ContactMessage.Status.QUEUED
+
+
+class UploadTests(TestCase):
+    def test_a_file_posted_with_the_form_is_dropped_unread(self):
+        upload = SimpleUploadedFile("big.bin", b"x" * 3_000_000)
+
+        with (
+            mock.patch.object(TemporaryFileUploadHandler, "new_file") as spooled,
+            self.captureOnCommitCallbacks(execute=True),
+        ):
+            response = self.client.post(
+                reverse("contact:form"), {**VALID_POST, "file": upload}, **HTMX
+            )
+
+        assert response.status_code == HTTPStatus.OK
+        assert ContactMessage.objects.count() == 1
+        spooled.assert_not_called()
 
 
 class MessageStatusViewTests(TestCase):
