@@ -4,9 +4,9 @@ Delivery promises each email at most once: a worker claims the row with a short
 lease (one atomic UPDATE), skips any email the row already records as accepted,
 and records each acceptance the moment the SMTP server confirms it. A job only
 ever ends its own lease: if it outlived the lease and another worker took the
-message over, that worker's lease stands. Transient
-failures are raised so RQ retries them with backoff; permanent ones are written
-to the row and end the job quietly.
+message over, that worker's lease stands. Transient failures are raised so RQ
+retries them with backoff; permanent ones are written to the row and end the
+job quietly.
 """
 
 import logging

@@ -81,6 +81,8 @@ def check(request: HttpRequest, email: str) -> Limited | None:
     keeps posting stays limited. Returns None when under every limit, or when
     Redis cannot be asked.
     """
+    if queue.redis_paused():
+        return None
     limits = [
         ("ip", settings.CONTACT_RATE_LIMIT_PER_IP, _ip_key),
         (
@@ -89,8 +91,6 @@ def check(request: HttpRequest, email: str) -> Limited | None:
             lambda group, request: email.lower(),
         ),
     ]
-    if queue.redis_paused():
-        return None
     hit = None
     for which, rate, key in limits:
         if not rate:
