@@ -13,8 +13,9 @@ from pathlib import Path
 
 # (group, markers): py-spy names a frame "function (file:line)".
 GROUPS = [
-    ("claim the message (UPDATE, SELECT)", ("_claim (",)),
+    ("claim and read the message", ("_claim (",)),
     ("record each email and its history", ("_record (", "_release (")),
+    ("the auto-reply rule's reservation in Redis", ("reason_to_skip (",)),
     ("render the email templates", ("render_to_string (",)),
     ("build and serialise the MIME messages", ("as_bytes (", ".message (")),
     ("SMTP conversation", ("EmailBackend", "smtplib.py")),

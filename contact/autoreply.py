@@ -29,19 +29,28 @@ def reason_to_skip(message: ContactMessage) -> str:
 
     A message may have one when no other message from the same address
     (ignoring case) got one in the last day. A retry of the same message is
-    never refused by its own reservation.
+    never refused by its own reservation. A message that carries
+    ``replied_recently`` (the worker's claim reads it with the row) is not
+    looked up again.
     """
-    since = timezone.now() - WINDOW
-    replied = (
+    replied = getattr(message, "replied_recently", None)
+    if replied is None:
+        replied = replied_recently(message)
+    if replied or not _reserve(message):
+        return ALREADY_REPLIED
+    return ""
+
+
+def replied_recently(message: ContactMessage) -> bool:
+    """Return True if another message from the address got an auto-reply today."""
+    return (
         ContactMessage.objects.filter(
-            email__iexact=message.email, autoreply_sent_at__gte=since
+            email__iexact=message.email,
+            autoreply_sent_at__gte=timezone.now() - WINDOW,
         )
         .exclude(pk=message.pk)
         .exists()
     )
-    if replied or not _reserve(message):
-        return ALREADY_REPLIED
-    return ""
 
 
 def status_shown(message: ContactMessage) -> str:

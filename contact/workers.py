@@ -94,6 +94,9 @@ class ContactWorker(SimpleWorker):
     # must stay under the one-second first wait after a failed dequeue, so a
     # Redis that comes back empty is noticed on the first try after it.
     heartbeat_interval = 0.9
+    # Every finished job would log how long RQ keeps its result, the same
+    # minute each time (see contact.queue).
+    log_result_lifespan = False
     _lost_redis = False
     _beat_at = float("-inf")
 

@@ -46,6 +46,26 @@ class AutoReplyOnceADayTests(TestCase):
 
         assert autoreply.reason_to_skip(message) == ""
 
+    def test_the_workers_claim_answers_as_the_lookup_does(self):
+        now = timezone.now()
+        make_contact_message(email="GRACE@example.com", autoreply_sent_at=now)
+        make_contact_message(
+            email="ada@example.com", autoreply_sent_at=now - timedelta(days=2)
+        )
+        make_contact_message(email="alan@example.com")
+        itself = make_contact_message(email="eve@example.com", autoreply_sent_at=now)
+        messages = [
+            make_contact_message(email=address)
+            for address in ("grace@example.com", "ada@example.com", "alan@example.com")
+        ]
+        messages.append(itself)
+
+        claimed = [jobs._claim(m.pk) for m in messages]
+
+        expected = [True, False, False, False]
+        assert [m.replied_recently for m in claimed] == expected
+        assert [autoreply.replied_recently(m) for m in messages] == expected
+
     def test_another_worker_holding_the_address_wins(self):
         message = make_contact_message()
         other = make_contact_message()

@@ -12,7 +12,7 @@ from rq import SimpleWorker
 from rq.job import JobStatus
 
 from contact import jobs, queue
-from contact.models import ContactMessage
+from contact.models import ContactMessage, DeliveryAttempt
 
 from .helpers import FailingBackend, make_contact_message, refused
 
@@ -174,6 +174,30 @@ class DeliverMessageTests(TestCase):
 
         lease = (claimed.lease_until - claimed_at).total_seconds()
         assert lease >= job.timeout + 1
+
+    def test_claims_exactly_the_unfinished_unleased_messages(self):
+        now = timezone.now()
+        leases = (None, now - timedelta(seconds=1), now + timedelta(minutes=1))
+        messages = [
+            make_contact_message(
+                status=status,
+                autoreply_status=autoreply,
+                is_spam=is_spam,
+                lease_until=lease,
+            )
+            for status in Status.values
+            for autoreply in EmailStatus.values
+            for is_spam in (False, True)
+            for lease in leases
+        ]
+        expected = set(
+            ContactMessage.objects.unfinished().unleased().values_list("pk", flat=True)
+        )
+
+        claimed = {m.pk for m in messages if jobs._claim(m.pk) is not None}
+
+        assert expected
+        assert claimed == expected
 
     def test_a_job_that_lost_its_lease_leaves_the_new_holders_alone(self):
         message = make_contact_message()
@@ -448,7 +472,7 @@ class HeaderFoldingTests(TestCase):
 class DeliveryWritesTests(TestCase):
     """Every commit costs a disk flush, so a delivery makes as few as it can."""
 
-    def test_records_each_email_with_its_history_in_one_transaction(self):
+    def test_claims_then_records_each_email_in_one_statement(self):
         message = make_contact_message()
 
         with CaptureQueriesContext(connection) as queries:
@@ -457,10 +481,21 @@ class DeliveryWritesTests(TestCase):
         writes = [
             q["sql"].split()[0]
             for q in queries.captured_queries
-            if q["sql"].split()[0] in ("UPDATE", "INSERT", "SAVEPOINT", "RELEASE")
+            if q["sql"].split()[0] in ("UPDATE", "INSERT", "WITH", "SAVEPOINT")
         ]
-        recorded = ["SAVEPOINT", "UPDATE", "INSERT", "RELEASE"]
-        assert writes == ["UPDATE", *recorded, *recorded]
+        assert writes == ["UPDATE", "WITH", "WITH"]
+        assert message.delivery_attempts.count() == 2
+
+    def test_a_message_deleted_while_sending_gets_no_history(self):
+        message = make_contact_message()
+        TakeoverBackend.takeover = lambda: ContactMessage.objects.filter(
+            pk=message.pk
+        ).delete()
+
+        with override_settings(EMAIL_BACKEND="tests.contact.test_jobs.TakeoverBackend"):
+            jobs.deliver_message(message.pk)
+
+        assert not DeliveryAttempt.objects.filter(message_id=message.pk).exists()
 
     def test_last_email_ends_the_lease_in_its_own_update(self):
         message = make_contact_message()

@@ -89,3 +89,16 @@ class ContactWorkerFailureLogTests(SimpleTestCase):
         ]
         assert any("Traceback" in r.getMessage() for r in failures)
         assert job.id in queue.get_queue().failed_job_registry.get_job_ids()
+
+
+class ContactWorkerSuccessLogTests(SimpleTestCase):
+    def test_a_finished_job_logs_no_line_about_keeping_its_result(self):
+        job = queue.get_queue().enqueue("math.sqrt", 4, result_ttl=60)
+        worker = ContactWorker([queue.get_queue()], connection=queue.get_redis())
+
+        with self.assertLogs("rq.worker", level="INFO") as logs:
+            worker.work(burst=True)
+
+        lines = [r.getMessage() for r in logs.records if job.id in r.getMessage()]
+        assert any("Job OK" in line for line in lines)
+        assert not any("kept for" in line for line in lines)
