@@ -656,7 +656,8 @@ What remains is in the profile above: Django building and serialising the
 two MIME messages and rendering their templates, the SMTP conversation (with
 a Python server on the same two cores), and RQ's own bookkeeping. RQ alone,
 the same worker class running 1,000 jobs that do nothing, managed about 400
-a second (2.5 ms a job, measured on 2026-12-04). {worker_verdict}
+a second (2.5 ms a job, measured on 2026-12-04).
+{worker_verdict}
 
 The worker class is RQ's `SimpleWorker` (`contact.workers.ContactWorker`),
 not RQ's default `Worker`, which forks a work horse for every job: on the
@@ -677,6 +678,15 @@ Every figure comes from this one run on a machine that was doing other work
 too (see its load average above); the targets that compare two figures
 compare them within the run. Where the worker misses its target, the
 profile under "Worker throughput" shows what its time goes to.
+
+Two verdicts move from run to run more than the others. The p99 at 16
+clients is the slowest 1 % of a ten-second run, a few dozen requests, so
+a single pause on a shared machine shifts it: full runs on the development
+machine on 2026-12-04 put the ratio to the home page anywhere from 1.5x to
+3.6x. The worker's rate follows how busy the machine's two cores are with
+other work: runs of the same code there ranged from 93 to 114 messages a
+second, so one worker meets the 100 a second target in some runs and misses
+it by a few percent in others; a second worker always passed it.
 
 ## How many workers
 

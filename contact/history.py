@@ -1,8 +1,9 @@
 """The delivery history of a message: one row per try, report or owner's act.
 
-Jobs call these as each email's fate becomes known, and the owner's actions
-when they send an email again; the rows are never changed afterwards, so the
-admin can show them as they were written.
+A job writes each email's outcome together with the row it changes (see
+contact.jobs); these functions add the rest: tries that failed for a reason
+RQ retries, the owner's actions and the email service's reports. The rows are never changed
+afterwards, so the admin can show them as they were written.
 """
 
 from rq import get_current_job
@@ -27,11 +28,6 @@ def provider_message_id(email) -> str:
     if message_id:
         return str(message_id)[:255]
     return str(email.extra_headers.get("Message-ID", ""))[:255]
-
-
-def record_sent(message: ContactMessage, field: str, message_id: str) -> None:
-    """Record that ``field``'s email was accepted under ``message_id``."""
-    _add(message, field, Outcome.SENT, provider_message_id=message_id)
 
 
 def record_failed(

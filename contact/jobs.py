@@ -324,12 +324,12 @@ def _write(message: ContactMessage, changes: dict, entries: list[tuple]) -> None
     rows = ", ".join(["(%s, %s, %s, %s)"] * len(entries))
     sql = f"""
         WITH updated AS (
-            UPDATE {ContactMessage._meta.db_table}
+            UPDATE contact_contactmessage
             SET {", ".join(assignments)}
             WHERE id = %s
             RETURNING id
         )
-        INSERT INTO {DeliveryAttempt._meta.db_table}
+        INSERT INTO contact_deliveryattempt
             (message_id, created_at, job_id, email, outcome, error,
              provider_message_id)
         SELECT updated.id, %s, %s, entry.*
