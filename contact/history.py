@@ -2,8 +2,9 @@
 
 A job writes each email's outcome together with the row it changes (see
 contact.jobs); these functions add the rest: tries that failed for a reason
-RQ retries, the owner's actions and the email service's reports. The rows are never changed
-afterwards, so the admin can show them as they were written.
+RQ retries, the owner's actions and the email service's reports. The rows
+are never changed afterwards, so the admin can show them as they were
+written.
 """
 
 from rq import get_current_job
