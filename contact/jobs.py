@@ -19,7 +19,7 @@ from anymail.exceptions import (
     AnymailRecipientsRefused,
 )
 from django.conf import settings
-from django.db import InterfaceError, OperationalError, connection
+from django.db import InterfaceError, OperationalError, connection, transaction
 from django.utils import timezone
 from rq import get_current_job
 
@@ -135,10 +135,11 @@ def lease_seconds() -> float:
 
 # The worker's busiest statement claims the row and reads it back in one round
 # trip. The ORM has no UPDATE ... RETURNING, and building its two queries cost
-# the worker more time than PostgreSQL took to run them. The conditions are
+# the worker more time than the database took to run them. The conditions are
 # those of ContactMessageQuerySet.unfinished() and .unleased(), and the extra
 # column answers the auto-reply rule's question (autoreply.replied_recently);
-# tests hold each to the same answers as the ORM's.
+# tests hold each to the same answers as the ORM's. PostgreSQL and SQLite
+# (3.35 and later) both run it.
 CLAIM = """
     UPDATE contact_contactmessage
     SET status = CASE WHEN status = %(queued)s THEN %(sending)s ELSE status END,
@@ -164,13 +165,14 @@ def _claim(message_id: int) -> ContactMessage | None:
     The message comes with ``replied_recently`` set, for the auto-reply rule.
     """
     now = timezone.now()
+    moment = connection.ops.adapt_datetimefield_value
     claimed = ContactMessage.objects.raw(
         CLAIM,
         {
             "id": message_id,
-            "now": now,
-            "lease_until": now + timedelta(seconds=lease_seconds()),
-            "replied_since": now - autoreply.WINDOW,
+            "now": moment(now),
+            "lease_until": moment(now + timedelta(seconds=lease_seconds())),
+            "replied_since": moment(now - autoreply.WINDOW),
             "queued": Status.QUEUED,
             "sending": Status.SENDING,
             "sent": Status.SENT,
@@ -300,43 +302,48 @@ def _end_lease_when_settled(message: ContactMessage, changes: dict) -> None:
 def _write(message: ContactMessage, changes: dict, entries: list[tuple]) -> None:
     """Apply ``changes`` to the row and add ``entries`` to its history at once.
 
-    Each entry is (email, outcome, error, provider message id). One statement
-    does both, so the two cannot part and the worker waits for one round trip
-    instead of four (BEGIN, UPDATE, INSERT, COMMIT) after every email. Ending
-    the lease only ends it if the lease is still the one this job took. A row
+    Each entry is (email, outcome, error, provider message id). On PostgreSQL
+    one statement does both, so the worker waits for one round trip instead
+    of four (BEGIN, UPDATE, INSERT, COMMIT) after every email; SQLite, which
+    cannot UPDATE inside WITH, runs the two in one transaction. Ending the
+    lease only ends it if the lease is still the one this job took. A row
     deleted meanwhile (by the owner, in the admin) gets no history.
     """
     assignments, params = [], []
     for name, value in changes.items():
-        column = connection.ops.quote_name(ContactMessage._meta.get_field(name).column)
+        field = ContactMessage._meta.get_field(name)
+        column = connection.ops.quote_name(field.column)
         if name == "lease_until":
             assignments.append(
                 f"{column} = CASE WHEN {column} = %s THEN NULL ELSE {column} END"
             )
-            params.append(message.lease_until)
+            value = message.lease_until
         else:
             assignments.append(f"{column} = %s")
-            params.append(value)
+        params.append(field.get_db_prep_save(value, connection))
+    update = f"UPDATE contact_contactmessage SET {', '.join(assignments)} WHERE id = %s"
     params.append(message.pk)
-    params += [timezone.now(), history.current_job_id(message)]
+
+    created_at = connection.ops.adapt_datetimefield_value(timezone.now())
+    added = [created_at, history.current_job_id(message)]
     for entry in entries:
-        params += entry
+        added += entry
     rows = ", ".join(["(%s, %s, %s, %s)"] * len(entries))
-    sql = f"""
-        WITH updated AS (
-            UPDATE contact_contactmessage
-            SET {", ".join(assignments)}
-            WHERE id = %s
-            RETURNING id
-        )
-        INSERT INTO contact_deliveryattempt
-            (message_id, created_at, job_id, email, outcome, error,
-             provider_message_id)
-        SELECT updated.id, %s, %s, entry.*
-        FROM updated, (VALUES {rows}) AS entry
-    """
+    insert = (
+        "INSERT INTO contact_deliveryattempt (message_id, created_at, job_id, "
+        "email, outcome, error, provider_message_id) "
+        f"SELECT source.id, %s, %s, entry.* FROM {{source}}, (VALUES {rows}) AS entry"
+    )
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        if connection.vendor == "postgresql":
+            updated = f"WITH updated AS ({update} RETURNING id) "
+            sql = updated + insert.format(source="updated AS source")
+            cursor.execute(sql, params + added)
+            return
+        with transaction.atomic():
+            cursor.execute(update, params)
+            sql = insert.format(source="contact_contactmessage AS source")
+            cursor.execute(f"{sql} WHERE source.id = %s", added + [message.pk])
 
 
 def _give_up_or_release(

@@ -80,6 +80,54 @@ def test_serve_without_redis_starts_an_embedded_one_and_delivers(smtp, tmp_path)
         kill_all(process, started)
 
 
+def test_serve_on_sqlite_the_default_database_delivers(smtp, tmp_path):
+    """bin/dev without DATABASE_URL: a SQLite file, as a fresh checkout runs."""
+    port = free_port()
+    env = service_env(
+        DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        REDIS_URL=f"redis://127.0.0.1:{free_port()}/0",  # an embedded one
+        EMAIL_URL=smtp.url,
+        PORT=port,
+    )
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    log = tmp_path / "serve.log"
+    process = subprocess.Popen(
+        [sys.executable, "bin/serve.py"],
+        cwd=ROOT,
+        env=env,
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    started = []
+    try:
+        visitor = Visitor(f"http://127.0.0.1:{port}")
+        assert wait_until(lambda: visitor.answers(), 40), log.read_text()
+        started = psutil.Process(process.pid).children(recursive=True)
+        fields = {"name": "Ada", "subject": "Hi", "message": "Hello"}
+
+        statuses = []
+        for address in ("ada@example.com", "ADA@example.com"):
+            _, fragment = visitor.submit({**fields, "email": address})
+            statuses.append(status_url_in(fragment))
+
+        def all_sent():
+            return all(visitor.status(url) == "sent" for url in statuses)
+
+        assert wait_until(all_sent, 30), log.read_text()
+        # Two owner notifications, and one auto-reply a day for the address.
+        assert wait_until(lambda: len(smtp.messages) == 3, 10), log.read_text()
+        assert "Traceback" not in log.read_text()
+    finally:
+        kill_all(process, started)
+
+
 def test_ctrl_c_after_the_output_pipe_closed_stops_everything(tmp_path):
     """As `bin/dev | tee log` does when Ctrl-C ends tee before the runner."""
     port = free_port()
