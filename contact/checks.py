@@ -6,10 +6,11 @@ instead of failing every message in the worker. ``check --deploy`` also warns
 of the local defaults a production site must not keep.
 """
 
+import sqlite3
 from email.utils import parseaddr
 
 from django.conf import settings
-from django.core.checks import Error, Warning, register
+from django.core.checks import Error, Tags, Warning, register
 from django.db import connection
 from django.utils.module_loading import import_string
 
@@ -89,6 +90,24 @@ def check_durations(app_configs=None, **kwargs) -> list[Error]:
             )
         )
     return errors
+
+
+@register(Tags.database)
+def check_database(app_configs=None, **kwargs) -> list[Error]:
+    """The worker claims a message with UPDATE ... RETURNING (contact.jobs)."""
+    if connection.vendor == "postgresql":
+        return []
+    if connection.vendor == "sqlite" and sqlite3.sqlite_version_info >= (3, 35):
+        return []
+    return [
+        Error(
+            f"The database ({connection.vendor}) cannot run the worker's "
+            f"claim on a message, which needs UPDATE ... RETURNING.",
+            hint="Set DATABASE_URL to PostgreSQL, or leave it unset for a "
+            "SQLite file (SQLite 3.35 or later) while developing.",
+            id="contact.E004",
+        )
+    ]
 
 
 @register(deploy=True)

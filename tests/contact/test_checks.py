@@ -4,6 +4,7 @@ from django.db import connection
 from django.test import SimpleTestCase, override_settings
 
 from contact.checks import (
+    check_database,
     check_durations,
     check_email_backend,
     check_production_services,
@@ -68,3 +69,27 @@ class ProductionServicesCheckTests(SimpleTestCase):
             warnings = check_production_services()
 
         assert [warning.id for warning in warnings] == ["contact.W001", "contact.W002"]
+
+
+class DatabaseCheckTests(SimpleTestCase):
+    def test_postgresql_passes(self):
+        assert check_database() == []
+
+    def test_a_recent_sqlite_passes(self):
+        with mock.patch.object(connection, "vendor", "sqlite"):
+            assert check_database() == []
+
+    def test_a_sqlite_without_returning_is_an_error(self):
+        with (
+            mock.patch.object(connection, "vendor", "sqlite"),
+            mock.patch("sqlite3.sqlite_version_info", (3, 31, 1)),
+        ):
+            (error,) = check_database()
+
+        assert error.id == "contact.E004"
+
+    def test_another_database_is_an_error(self):
+        with mock.patch.object(connection, "vendor", "mysql"):
+            (error,) = check_database()
+
+        assert "UPDATE ... RETURNING" in error.msg
