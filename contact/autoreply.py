@@ -31,14 +31,22 @@ def reason_to_skip(message: ContactMessage) -> str:
     (ignoring case) got one in the last day. A retry of the same message is
     never refused by its own reservation. A message that carries
     ``replied_recently`` (the worker's claim reads it with the row) is not
-    looked up again.
+    looked up again, unless Redis cannot settle a race: the answer is then as
+    old as the owner's email exchange, during which another worker may have
+    replied.
     """
-    replied = getattr(message, "replied_recently", None)
-    if replied is None:
-        replied = replied_recently(message)
-    if replied or not _reserve(message):
+    carried = getattr(message, "replied_recently", None)
+    replied = replied_recently(message) if carried is None else carried
+    if replied:
         return ALREADY_REPLIED
-    return ""
+    reserved = _reserve(message)
+    if reserved is None:
+        # Without Redis, the rows alone keep the rule, short of two workers
+        # replying at the same moment.
+        if carried is not None and replied_recently(message):
+            return ALREADY_REPLIED
+        return ""
+    return "" if reserved else ALREADY_REPLIED
 
 
 def replied_recently(message: ContactMessage) -> bool:
@@ -77,8 +85,10 @@ def status_shown(message: ContactMessage) -> str:
     )
 
 
-def _reserve(message: ContactMessage) -> bool:
+def _reserve(message: ContactMessage) -> bool | None:
     """Reserve the message's address for its auto-reply; return True if held.
+
+    Returns None when Redis did not answer.
 
     The key in Redis only settles races between workers: a reservation
     counts while the message holding it exists and its auto-reply is still
@@ -104,13 +114,12 @@ def _reserve(message: ContactMessage) -> bool:
         # Compare and swap: only one of several workers takes over.
         return redis.set(key, owner, ex=ttl, get=True) == holder
     except RedisError:
-        # The rows alone still keep the rule, short of two workers racing.
         logger.warning(
             "Contact message %s: auto-reply reservation skipped, Redis did not answer",
             message.reference,
             exc_info=True,
         )
-        return True
+        return None
 
 
 def _holds(reference: str, email: str) -> bool:

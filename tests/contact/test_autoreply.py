@@ -2,7 +2,8 @@ from datetime import timedelta
 from unittest import mock
 
 from django.core import mail
-from django.test import TestCase
+from django.core.mail.backends import locmem
+from django.test import TestCase, override_settings
 from django.utils import timezone
 from redis.exceptions import ConnectionError as RedisConnectionError
 
@@ -16,6 +17,19 @@ EmailStatus = ContactMessage.EmailStatus
 
 def recipients() -> list[str]:
     return [address for email in mail.outbox for address in email.to]
+
+
+class OtherWorkerBackend(locmem.EmailBackend):
+    """A locmem backend during whose first send another worker delivers the
+    message ``other``, as if they ran at the same moment."""
+
+    other = None
+
+    def send_messages(self, messages):
+        other, type(self).other = type(self).other, None
+        if other is not None:
+            jobs.deliver_message(other)
+        return super().send_messages(messages)
 
 
 class AutoReplyOnceADayTests(TestCase):
@@ -124,3 +138,18 @@ class AutoReplyOnceADayTests(TestCase):
             reasons = [autoreply.reason_to_skip(m) for m in (repeat, fresh)]
 
         assert reasons == [autoreply.ALREADY_REPLIED, ""]
+
+    @override_settings(EMAIL_BACKEND="tests.contact.test_autoreply.OtherWorkerBackend")
+    def test_without_redis_a_reply_sent_during_the_owners_email_counts(self):
+        first = make_contact_message(email="grace@example.com")
+        second = make_contact_message(email="GRACE@example.com")
+        OtherWorkerBackend.other = first.pk
+        down = RedisConnectionError("Connection refused")
+
+        with mock.patch.object(queue, "get_redis", side_effect=down):
+            jobs.deliver_message(second.pk)
+
+        assert recipients().count("grace@example.com") == 1
+        assert "GRACE@example.com" not in recipients()
+        second.refresh_from_db()
+        assert second.autoreply_status == EmailStatus.SKIPPED
