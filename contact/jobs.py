@@ -191,16 +191,19 @@ def _send(message: ContactMessage, field: str, email, connection) -> None:
             raise
         _record(message, field, EmailStatus.FAILED, error)
         raise PermanentDeliveryError(str(error)) from error
-    _record(message, field, EmailStatus.SENT, email=email)
+    if not _record(message, field, EmailStatus.SENT, email=email):
+        # The owner deleted the message: its other email is not sent.
+        raise PermanentDeliveryError("the message was deleted")
 
 
 def _record(
     message: ContactMessage, field: str, outcome: str, error=None, email=None
-) -> None:
+) -> bool:
     """Write one email's outcome to the row and its history in one statement.
 
     The message's last email also ends the lease in the same UPDATE, which
     spares the job a separate release: every commit waits for the disk.
+    Returns False if the message was deleted meanwhile.
     """
     now = timezone.now()
     changes = {f"{field}_status": outcome}
@@ -246,14 +249,22 @@ def _record(
             ("autoreply", Outcome.SKIPPED, "the owner notification failed", "")
         )
 
-    _write_reconnecting(message, changes, entries)
+    if not _write_reconnecting(message, changes, entries):
+        logger.warning(
+            "Contact message %s (job %s): deleted while its %s was sent",
+            message.reference,
+            history.current_job_id(message),
+            field,
+        )
+        return False
     for name, value in changes.items():
         setattr(message, name, value)
+    return True
 
 
 def _write_reconnecting(
     message: ContactMessage, changes: dict, entries: list[tuple]
-) -> None:
+) -> bool:
     """Run ``_write``; if the database connection was lost, reconnect once.
 
     The SMTP exchange before an outcome is written can outlast the worker's
@@ -262,7 +273,7 @@ def _write_reconnecting(
     would send it a second time.
     """
     try:
-        _write(message, changes, entries)
+        return _write(message, changes, entries)
     except (InterfaceError, OperationalError):
         # An error of any other kind fails the second try as well.
         logger.warning(
@@ -271,7 +282,7 @@ def _write_reconnecting(
             history.current_job_id(message),
         )
         connection.close()
-        _write(message, changes, entries)
+        return _write(message, changes, entries)
 
 
 def _skip(message: ContactMessage, field: str, reason: str) -> None:
@@ -299,15 +310,16 @@ def _end_lease_when_settled(message: ContactMessage, changes: dict) -> None:
         changes["lease_until"] = None
 
 
-def _write(message: ContactMessage, changes: dict, entries: list[tuple]) -> None:
+def _write(message: ContactMessage, changes: dict, entries: list[tuple]) -> bool:
     """Apply ``changes`` to the row and add ``entries`` to its history at once.
 
     Each entry is (email, outcome, error, provider message id). On PostgreSQL
     one statement does both, so the worker waits for one round trip instead
     of four (BEGIN, UPDATE, INSERT, COMMIT) after every email; SQLite, which
     cannot UPDATE inside WITH, runs the two in one transaction. Ending the
-    lease only ends it if the lease is still the one this job took. A row
-    deleted meanwhile (by the owner, in the admin) gets no history.
+    lease only ends it if the lease is still the one this job took. Returns
+    False, and writes nothing, if the row is gone (the owner deleted it in
+    the admin meanwhile).
     """
     assignments, params = [], []
     for name, value in changes.items():
@@ -339,11 +351,14 @@ def _write(message: ContactMessage, changes: dict, entries: list[tuple]) -> None
             updated = f"WITH updated AS ({update} RETURNING id) "
             sql = updated + insert.format(source="updated AS source")
             cursor.execute(sql, params + added)
-            return
+            return cursor.rowcount > 0
         with transaction.atomic():
             cursor.execute(update, params)
+            if not cursor.rowcount:
+                return False
             sql = insert.format(source="contact_contactmessage AS source")
             cursor.execute(f"{sql} WHERE source.id = %s", added + [message.pk])
+            return True
 
 
 def _give_up_or_release(

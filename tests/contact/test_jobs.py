@@ -486,7 +486,7 @@ class DeliveryWritesTests(TestCase):
         assert writes == ["UPDATE", "WITH", "WITH"]
         assert message.delivery_attempts.count() == 2
 
-    def test_a_message_deleted_while_sending_gets_no_history(self):
+    def test_a_message_deleted_while_sending_gets_no_history_nor_auto_reply(self):
         message = make_contact_message()
         TakeoverBackend.takeover = lambda: ContactMessage.objects.filter(
             pk=message.pk
@@ -496,6 +496,7 @@ class DeliveryWritesTests(TestCase):
             jobs.deliver_message(message.pk)
 
         assert not DeliveryAttempt.objects.filter(message_id=message.pk).exists()
+        assert [email.to for email in mail.outbox] == [["owner@example.net"]]
 
     def test_last_email_ends_the_lease_in_its_own_update(self):
         message = make_contact_message()
