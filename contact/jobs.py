@@ -251,7 +251,7 @@ def _record(
 
     if not _write_reconnecting(message, changes, entries):
         logger.warning(
-            "Contact message %s (job %s): deleted while its %s was sent",
+            "Contact message %s (job %s): deleted meanwhile, %s outcome not kept",
             message.reference,
             history.current_job_id(message),
             field,
