@@ -643,8 +643,9 @@ came from profiling it:
 - a finished job stays in Redis for a minute instead of an hour;
 - RQ's line about how long it keeps each result is not logged.
 
-The claim and the outcomes are the only SQL the project writes by hand
-(`contact/jobs.py`): Django's ORM has no `UPDATE ... RETURNING` and cannot
+The claim and the outcomes are the only SQL the site's code writes by hand
+(`contact/jobs.py`; on SQLite, for development, an outcome is two statements
+in one transaction): Django's ORM has no `UPDATE ... RETURNING` and cannot
 join an UPDATE and an INSERT in one statement, and building its queries took
 the worker longer than PostgreSQL took to run them. Timed 500 times each on
 the development machine on 2026-12-04: the claim through the ORM (a
