@@ -76,18 +76,21 @@ def _build(
     message: ContactMessage,
     to: str,
     sender_name: str = "",
+    headers: dict | None = None,
     **kwargs,
 ) -> EmailMultiAlternatives:
     subject, text, html = _render(kind, _context(message))
+    headers = dict(headers or {})
     if not settings.EMAIL_BACKEND.startswith("anymail."):
         # SMTP returns no id of its own; the Message-ID set here is the one the
         # delivery history keeps. Email services assign theirs.
-        kwargs["headers"] = {"Message-ID": message_id(kind, message)}
+        headers["Message-ID"] = message_id(kind, message)
     email = EmailMultiAlternatives(
         subject=subject,
         body=text,
         from_email=formataddr((sender_name or site_address()[0], site_address()[1])),
         to=[to],
+        headers=headers,
         **kwargs,
     )
     email.attach_alternative(html, "text/html")
@@ -125,4 +128,11 @@ def autoreply(message: ContactMessage) -> EmailMultiAlternatives:
     It never repeats the visitor's name, subject or text: an address typed by
     a stranger must not turn the form into a way to mail arbitrary content.
     """
-    return _build("autoreply", message, to=ascii_address(message.email))
+    return _build(
+        "autoreply",
+        message,
+        to=ascii_address(message.email),
+        # RFC 3834: marks the email as an automatic answer, so the visitor's
+        # own vacation responder does not answer it in turn.
+        headers={"Auto-Submitted": "auto-replied"},
+    )

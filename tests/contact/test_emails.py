@@ -54,6 +54,21 @@ class OwnerNotificationEscapingTests(TestCase):
         assert script not in html
         assert html.count("&lt;script&gt;alert(1)&lt;/script&gt;") >= 3
 
+    def test_the_auto_reply_is_marked_as_an_automatic_answer(self):
+        message = make_contact_message()
+
+        reply = emails.autoreply(message).message()
+        owner = emails.owner_notification(message).message()
+
+        assert reply["Auto-Submitted"] == "auto-replied"
+        assert owner["Auto-Submitted"] is None
+
+    @override_settings(EMAIL_BACKEND="anymail.backends.postmark.EmailBackend")
+    def test_email_services_get_the_auto_reply_mark_too(self):
+        reply = emails.autoreply(make_contact_message())
+
+        assert reply.extra_headers == {"Auto-Submitted": "auto-replied"}
+
     def test_the_auto_reply_never_repeats_the_visitors_words(self):
         message = make_contact_message(
             name="Cheap pills", subject="BUY NOW", message="http://spam.example"
