@@ -90,6 +90,9 @@ class ContactForm(forms.ModelForm):
             "subject": _("Subject"),
             "message": _("Message"),
         }
+        # The text area's maxlength cuts a longer paste short without a word;
+        # the limit is said beside it.
+        help_texts = {"message": _("Up to 5,000 characters.")}
         # Empty and blank-after-folding fields read the same to the visitor.
         error_messages = {
             "name": {"required": _("Please tell me your name.")},

@@ -120,6 +120,15 @@ class ContactFormTests(TestCase):
         assert queue.get_queue().count == 0
 
 
+class MessageLimitTests(TestCase):
+    def test_the_text_area_states_its_limit_and_is_described_by_it(self):
+        html = ContactForm()["message"].as_field_group()
+
+        assert 'maxlength="5000"' in html
+        assert 'aria-describedby="id_message_helptext"' in html
+        assert re.search(r'id="id_message_helptext">Up to 5,000 characters\.<', html)
+
+
 def started_seconds_ago(seconds: float) -> str:
     """Return the form's signed timestamp as if served ``seconds`` ago."""
     return signing.dumps(time.time() - seconds, salt=STARTED_SALT)
