@@ -257,8 +257,6 @@ def _record(
             field,
         )
         return False
-    for name, value in changes.items():
-        setattr(message, name, value)
     return True
 
 
@@ -290,8 +288,6 @@ def _skip(message: ContactMessage, field: str, reason: str) -> None:
     changes = {f"{field}_status": EmailStatus.SKIPPED}
     _end_lease_when_settled(message, changes)
     _write(message, changes, [(field, Outcome.SKIPPED, reason, "")])
-    for name, value in changes.items():
-        setattr(message, name, value)
     logger.info(
         "Contact message %s (job %s): %s skipped, %s",
         message.reference,
@@ -317,9 +313,9 @@ def _write(message: ContactMessage, changes: dict, entries: list[tuple]) -> bool
     one statement does both, so the worker waits for one round trip instead
     of four (BEGIN, UPDATE, INSERT, COMMIT) after every email; SQLite, which
     cannot UPDATE inside WITH, runs the two in one transaction. Ending the
-    lease only ends it if the lease is still the one this job took. Returns
-    False, and writes nothing, if the row is gone (the owner deleted it in
-    the admin meanwhile).
+    lease only ends it if the lease is still the one this job took. The
+    changes are then set on ``message`` too. Returns False, and writes
+    nothing, if the row is gone (the owner deleted it in the admin meanwhile).
     """
     assignments, params = [], []
     for name, value in changes.items():
@@ -346,6 +342,15 @@ def _write(message: ContactMessage, changes: dict, entries: list[tuple]) -> bool
         "email, outcome, error, provider_message_id) "
         f"SELECT source.id, %s, %s, entry.* FROM {{source}}, (VALUES {rows}) AS entry"
     )
+    if not _update_and_insert(update, params, insert, added, message.pk):
+        return False
+    for name, value in changes.items():
+        setattr(message, name, value)
+    return True
+
+
+def _update_and_insert(update, params, insert, added, message_id) -> bool:
+    """Run ``_write``'s UPDATE and INSERT; return False if no row was updated."""
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             updated = f"WITH updated AS ({update} RETURNING id) "
@@ -357,7 +362,7 @@ def _write(message: ContactMessage, changes: dict, entries: list[tuple]) -> bool
             if not cursor.rowcount:
                 return False
             sql = insert.format(source="contact_contactmessage AS source")
-            cursor.execute(f"{sql} WHERE source.id = %s", added + [message.pk])
+            cursor.execute(f"{sql} WHERE source.id = %s", added + [message_id])
             return True
 
 

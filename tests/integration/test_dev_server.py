@@ -35,14 +35,7 @@ def test_serve_without_redis_starts_an_embedded_one_and_delivers(smtp, tmp_path)
         CONTACT_MIN_FILL_SECONDS=0,
     )
     log = tmp_path / "serve.log"
-    process = subprocess.Popen(
-        [sys.executable, "bin/serve.py"],
-        cwd=ROOT,
-        env=env,
-        stdout=log.open("wb"),
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+    process = start_runner(env, log.open("wb"))
     started = []
     try:
         visitor = Visitor(f"http://127.0.0.1:{port}")
@@ -97,14 +90,7 @@ def test_serve_on_sqlite_the_default_database_delivers(smtp, tmp_path):
         capture_output=True,
     )
     log = tmp_path / "serve.log"
-    process = subprocess.Popen(
-        [sys.executable, "bin/serve.py"],
-        cwd=ROOT,
-        env=env,
-        stdout=log.open("wb"),
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+    process = start_runner(env, log.open("wb"))
     started = []
     try:
         visitor = Visitor(f"http://127.0.0.1:{port}")
@@ -137,14 +123,7 @@ def test_ctrl_c_after_the_output_pipe_closed_stops_everything(tmp_path):
         PORT=port,
     )
     read_end, write_end = os.pipe()
-    process = subprocess.Popen(
-        [sys.executable, "bin/serve.py"],
-        cwd=ROOT,
-        env=env,
-        stdout=write_end,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+    process = start_runner(env, write_end)
     os.close(write_end)
     reading = threading.Event()
     reading.set()
@@ -175,6 +154,18 @@ def test_ctrl_c_after_the_output_pipe_closed_stops_everything(tmp_path):
     finally:
         reading.clear()
         kill_all(process, started)
+
+
+def start_runner(env: dict, output) -> subprocess.Popen:
+    """Start bin/serve.py (bin/dev's second half), its output to ``output``."""
+    return subprocess.Popen(
+        [sys.executable, "bin/serve.py"],
+        cwd=ROOT,
+        env=env,
+        stdout=output,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
 
 
 def kill_all(runner: subprocess.Popen, started: list) -> None:
